@@ -1,0 +1,1 @@
+"""Operators for buildin (filled in by its CMS issue)."""

@@ -1,0 +1,1 @@
+"""Operators for buttercms (filled in by its CMS issue)."""

@@ -1,0 +1,1 @@
+"""Operators for hamgam (filled in by its CMS issue)."""

@@ -1,0 +1,1 @@
+"""Operators for webflow (filled in by its CMS issue)."""

@@ -1,0 +1,98 @@
+"""State shared by the sandbox's CMS emulators: config, request log, injected faults, clock.
+
+The sandbox is written from the API documents, independently of the client side: nothing here
+imports the provider's hooks or core, so a wrong guess on one side cannot make its own test pass.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class SandboxConfig:
+    """Knobs a test or a user can turn (``POST /_sandbox/config`` or command-line flags)."""
+
+    #: Webflow requests allowed per token per window (Basic plan: 60 per minute).
+    webflow_rate_limit: int = 60
+    #: Length of Webflow's rate-limit window in seconds.
+    webflow_rate_window: float = 60.0
+    #: Seconds between a ButterCMS 202 and the change becoming readable.
+    buttercms_apply_delay: float = 1.0
+
+    def update(self, values: dict[str, Any]) -> None:
+        known = {f.name: f.type for f in fields(self)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        for key, value in values.items():
+            current = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{key} must be a non-negative number")
+            setattr(self, key, type(current)(value))
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Fault:
+    """One injected fault, applied to the next ``count`` matching requests."""
+
+    method: str = "*"
+    path: str = "*"
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    delay: float = 0.0
+    drop: bool = False
+    count: int = 1
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.count <= 0:
+            return False
+        if self.method != "*" and self.method.upper() != method.upper():
+            return False
+        return fnmatch.fnmatchcase(path, self.path)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fault:
+        allowed = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ValueError(f"unknown fault key(s): {', '.join(unknown)}")
+        fault = cls(**data)
+        if fault.status is not None and not 100 <= int(fault.status) <= 599:
+            raise ValueError("status must be an HTTP status code")
+        if fault.count < 1:
+            raise ValueError("count must be >= 1")
+        if fault.delay < 0:
+            raise ValueError("delay must be >= 0")
+        return fault
+
+
+class SandboxState:
+    """Everything the emulators share. Handlers are ``async def`` on one event loop, so no locks."""
+
+    def __init__(self, config: SandboxConfig | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.default_config = SandboxConfig(**(config or SandboxConfig()).as_dict())
+        self.config = SandboxConfig(**self.default_config.as_dict())
+        self.clock = clock
+        self.requests: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
+
+    def reset(self) -> None:
+        self.config = SandboxConfig(**self.default_config.as_dict())
+        self.requests.clear()
+        self.faults.clear()
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method, path):
+                fault.count -= 1
+                return fault
+        return None

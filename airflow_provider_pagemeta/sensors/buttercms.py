@@ -1,0 +1,1 @@
+"""ButterCMS completion sensor (filled in by the ButterCMS issue)."""

@@ -1,0 +1,1 @@
+"""ButterCMS completion trigger (filled in by the ButterCMS issue)."""

@@ -1,0 +1,78 @@
+"""Test setup: an isolated Airflow home, the sandbox fixtures, and an `airflow dags test` runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# Before anything imports airflow: a throw-away home, no example DAGs, our DAG folder.
+ROOT = Path(__file__).resolve().parent.parent
+_HOME = Path(tempfile.mkdtemp(prefix="pagemeta-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags_examples")
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+
+import pytest  # noqa: E402
+
+from airflow_provider_pagemeta.core.pacing import reset_pacers  # noqa: E402
+from airflow_provider_pagemeta.sandbox.control import SandboxControl, connection_env  # noqa: E402
+
+pytest_plugins = ["airflow_provider_pagemeta.sandbox.pytest_plugin"]
+
+AIRFLOW_BIN = str(Path(sys.executable).with_name("airflow"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pacers() -> Iterator[None]:
+    """Pacers are process-wide (one per token); tests must not inherit each other's budget."""
+    reset_pacers()
+    yield
+    reset_pacers()
+
+
+class SleepRecorder:
+    """Stands in for ``time.sleep`` in hooks: records each wait instead of spending it."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the throw-away Airflow home once per session (only tests that run DAGs need it)."""
+    subprocess.run([AIRFLOW_BIN, "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    return _HOME
+
+
+@pytest.fixture
+def run_dag(
+    airflow_db: Path, sandbox: SandboxControl
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run ``airflow dags test <dag_id>`` in a subprocess against the sandbox."""
+
+    def run(
+        dag_id: str, conf: str | None = None, extra_env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, **connection_env(sandbox.url), **(extra_env or {})}
+        cmd = [AIRFLOW_BIN, "dags", "test", dag_id]
+        if conf:
+            cmd += ["-c", conf]
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+    return run
