@@ -10,7 +10,7 @@ PKG := airflow_provider_pagemeta
 
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: bootstrap test lint typecheck pytest demo bench sandbox clean
+.PHONY: bootstrap test lint typecheck pytest demo bench sandbox clean e2e test-ui dist soak
 
 bootstrap: $(STAMP)
 
@@ -39,8 +39,20 @@ demo: bootstrap
 bench: bootstrap
 	$(PY) benchmarks/run.py
 
+# Real multi-process Airflow (PostgreSQL, Redis, CeleryExecutor, triggerer) running every example DAG.
+e2e: bootstrap
+	$(PY) scripts/e2e/run.py
+
+# The connection forms in a real browser (installs Debian's Chromium when missing).
+test-ui: bootstrap
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(PY) -m pytest -m ui $(PYTEST_ARGS)
+
+dist: bootstrap
+	rm -rf dist && $(VENV)/bin/uv build --out-dir dist && $(VENV)/bin/twine check --strict dist/*
+
 sandbox: bootstrap
 	$(PY) -m $(PKG).sandbox --port $${PORT:-8765}
 
 clean:
-	rm -rf .airflow .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf .airflow .e2e .pytest_cache .mypy_cache .ruff_cache build dist
