@@ -1,24 +1,393 @@
-"""Sandbox emulation of the webflow API (filled in by its CMS issue)."""
+"""Sandbox emulation of the Webflow Data API (v2 pages endpoints, beta bulk update, token introspect).
+
+Written from Webflow's documents (see ``docs/webflow.md``), never from the provider's client code:
+
+* ``GET /v2/pages/{page_id}``, ``GET /v2/sites/{site_id}/pages`` (``limit`` <= 100 / ``offset``),
+  ``PUT /v2/pages/{page_id}``, ``PATCH /beta/pages`` (1..100 entries) and ``GET /v2/token/introspect``;
+* error bodies ``{"code", "message", "externalReference": null, "details": [...]}``;
+* per-locale content: ``?localeId=`` of a secondary locale reads and writes that locale's copy;
+* the 2026-05 rule: a slug is silently ignored (200, other fields applied) on the home page,
+  collection template pages, utility pages and secondary locales;
+* a per-token sliding-window rate limit with ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` on
+  every authenticated response, and 429 + ``Retry-After`` past the limit. A bulk call is one request.
+
+Query parameters are read by hand rather than through FastAPI's parameter validation, so that bad
+input gets Webflow's error body (and the rate-limit headers) instead of FastAPI's ``{"detail"}``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import re
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
+from airflow_provider_pagemeta.sandbox import webflow_data as data
+from airflow_provider_pagemeta.sandbox.common import json_response, read_authorization, read_json
 from airflow_provider_pagemeta.sandbox.state import SandboxState
+
+OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
+MAX_LIMIT = 100
+MAX_BULK = 100
+SEO_TYPES: dict[str, type] = {"title": str, "description": str}
+OG_TYPES: dict[str, type] = {"title": str, "titleCopied": bool, "description": str, "descriptionCopied": bool}
+BODY_KEYS = ("title", "slug", "seo", "openGraph")
+TOKEN_SCOPE = "pages:read,pages:write,sites:read"
+
+
+class WebflowError(Exception):
+    """An error response in Webflow's shape; raised inside handlers, rendered by ``_serve``."""
+
+    def __init__(self, status: int, code: str, message: str, details: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        body = {"code": self.code, "message": self.message, "externalReference": None, "details": self.details}
+        return json_response(self.status, body, headers)
+
+
+def validation_error(problems: list[tuple[str, str]]) -> WebflowError:
+    """Webflow's ``validation_error``: the message lists every problem, ``details`` names each param."""
+    descriptions = [description for _param, description in problems]
+    return WebflowError(
+        400, "validation_error", f"Validation Error: {json.dumps(descriptions, ensure_ascii=False)}",
+        [{"param": param, "description": description} for param, description in problems],
+    )
+
+
+def bad_request(reason: str) -> WebflowError:
+    return WebflowError(400, "bad_request", f"Bad Request: Request is malformed: {reason}")
+
+
+def not_found(what: str) -> WebflowError:
+    return WebflowError(404, "resource_not_found", f"Requested resource not found: The {what} cannot be found")
+
+
+def _type_name(kind: type) -> str:
+    return "boolean" if kind is bool else "string"
+
+
+def check_object(value: Any, types: dict[str, type], param: str, problems: list[tuple[str, str]]) -> None:
+    """Check a nested ``seo`` / ``openGraph`` object: known keys only, each of the documented type."""
+    if not isinstance(value, dict):
+        problems.append((param, f"Value ({param})'s type should be object"))
+        return
+    for key, item in value.items():
+        if key not in types:
+            problems.append((f"{param}.{key}", f"Unknown field ({param}.{key})"))
+        elif not isinstance(item, types[key]):
+            problems.append((f"{param}.{key}", f"Value ({param}.{key})'s type should be {_type_name(types[key])}"))
+
+
+def check_update(body: dict[str, Any], prefix: str, problems: list[tuple[str, str]]) -> None:
+    """Check one page-metadata update (the PUT body, or one bulk entry's fields)."""
+    for key in ("title", "slug"):
+        if key in body and not isinstance(body[key], str):
+            problems.append((prefix + key, f"Value ({prefix}{key})'s type should be string"))
+    if isinstance(body.get("slug"), str) and not body["slug"].strip():
+        problems.append((prefix + "slug", f"Value ({prefix}slug) must not be empty"))
+    if "seo" in body:
+        check_object(body["seo"], SEO_TYPES, prefix + "seo", problems)
+    if "openGraph" in body:
+        check_object(body["openGraph"], OG_TYPES, prefix + "openGraph", problems)
+
+
+def now_iso() -> str:
+    return data.iso(datetime.now(timezone.utc))
 
 
 class WebflowEmulator:
+    """The ``/webflow`` app: demo sites in memory, rate limiting per token."""
+
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self.app = FastAPI(title="webflow sandbox")
+        self.sites: dict[str, data.Site] = {}
+        self.pages: dict[str, data.Page] = {}
+        #: Sliding-window log per token: monotonic times of the requests counted in the window.
+        self.hits: dict[str, deque[float]] = {}
+        self.reset()
+        self.app = self._build_app()
 
     def reset(self) -> None:
-        return None
+        self.sites, self.pages = data.build()
+        self.hits = {}
 
     def fixtures(self) -> dict[str, Any]:
-        return {}
+        return data.fixtures()
+
+    # ------------------------------------------------------------------ plumbing
+    def _build_app(self) -> FastAPI:
+        app = FastAPI(title="webflow sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+        routes: list[tuple[str, str, Callable[..., Awaitable[Any]]]] = [
+            ("GET", "/v2/token/introspect", self.introspect),
+            ("GET", "/v2/sites/{site_id}/pages", self.list_pages),
+            ("GET", "/v2/pages/{page_id}", self.get_page),
+            ("PUT", "/v2/pages/{page_id}", self.put_page),
+            ("PATCH", "/beta/pages", self.bulk_update),
+        ]
+        for method, path, handler in routes:
+            app.add_api_route(path, self._endpoint(handler), methods=[method], response_model=None)
+        app.add_api_route(
+            "/{rest:path}", self._endpoint(self.no_route), response_model=None,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        )
+        return app
+
+    def _endpoint(self, handler: Callable[..., Awaitable[Any]]) -> Callable[[Request], Awaitable[JSONResponse]]:
+        async def endpoint(request: Request) -> JSONResponse:
+            return await self._serve(request, handler)
+
+        return endpoint
+
+    async def _serve(self, request: Request, handler: Callable[..., Awaitable[Any]]) -> JSONResponse:
+        """Auth, then the rate limit, then the handler; rate-limit headers on every answer after auth."""
+        creds = read_authorization(request)
+        if creds is None or creds.scheme.lower() != "bearer":
+            return WebflowError(401, "not_authorized", "Request not authorized").response()
+        if creds.token.startswith("invalid"):
+            message = "Invalid Credentials: the access token is invalid"
+            return WebflowError(401, "invalid_credentials", message).response()
+        allowed, headers = self._count(creds.token)
+        if not allowed:
+            body: dict[str, Any] = {"message": "Too Many Requests", "code": "too_many_requests", "externalReference": None,
+                    "details": []}
+            return json_response(429, body, headers)
+        try:
+            result = await handler(request, **request.path_params)
+        except WebflowError as exc:
+            return exc.response(headers)
+        return json_response(200, result, headers)
+
+    def _count(self, token: str) -> tuple[bool, dict[str, str]]:
+        """Sliding-window log: a request is allowed when fewer than ``limit`` fall in the last window.
+
+        Config is read on every call so ``POST /_sandbox/config`` takes effect at once.
+        """
+        limit = int(self.state.config.webflow_rate_limit)
+        window = float(self.state.config.webflow_rate_window)
+        now = self.state.clock()
+        log = self.hits.setdefault(token, deque())
+        while log and log[0] <= now - window:
+            log.popleft()
+        if len(log) >= limit:
+            frees_at = log[-limit] + window if limit > 0 else now + window
+            retry_after = max(1, math.ceil(frees_at - now))
+            return False, {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+                           "Retry-After": str(retry_after)}
+        log.append(now)
+        return True, {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(limit - len(log))}
+
+    # ------------------------------------------------------------------ lookups
+    def _page(self, page_id: str) -> data.Page:
+        if not OBJECT_ID.match(page_id):
+            raise validation_error([("page_id", "Value (page_id) should be a valid ObjectId")])
+        page = self.pages.get(page_id)
+        if page is None:
+            raise not_found("page")
+        return page
+
+    def _site(self, site_id: str) -> data.Site:
+        if not OBJECT_ID.match(site_id):
+            raise validation_error([("site_id", "Value (site_id) should be a valid ObjectId")])
+        site = self.sites.get(site_id)
+        if site is None:
+            raise not_found("site")
+        return site
+
+    @staticmethod
+    def _locale_param(request: Request, site: data.Site) -> str:
+        """The ``localeId`` query value (the primary locale when absent); must be one of the site's."""
+        value = request.query_params.get("localeId")
+        if value is None:
+            return site.primary.id
+        if site.locale(value) is None:
+            raise validation_error([("localeId", f"Value (localeId) {value!r} is not a locale of this site")])
+        return value
+
+    @staticmethod
+    def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return default
+        try:
+            number = float(raw)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number != int(number):
+            raise validation_error([(name, f"Value ({name})'s type should be integer")])
+        value = int(number)
+        if value < low:
+            raise validation_error([(name, f"Value ({name}) must be greater than or equal to {low}")])
+        if high is not None and value > high:
+            raise validation_error([(name, f"Value ({name}) must be less than or equal to {high}")])
+        return value
+
+    def render(self, page: data.Page, locale_id: str) -> dict[str, Any]:
+        """The page object as Webflow returns it, in one locale."""
+        site = self.sites[page.site_id]
+        content = data.locale_content(page, site, locale_id)
+        slug = content["slug"]
+        path = "" if page.kind == data.HOME else "/".join(p for p in (page.parent_path, slug) if p)
+        prefix = "" if locale_id == site.primary.id else f"/{site.locale(locale_id).tag}"  # type: ignore[union-attr]
+        return {
+            "id": page.id,
+            "siteId": page.site_id,
+            "title": content["title"],
+            "slug": slug,
+            "parentId": page.parent_id,
+            "collectionId": page.collection_id,
+            "createdOn": page.created_on,
+            "lastUpdated": page.last_updated,
+            "archived": page.archived,
+            "draft": page.draft,
+            "canBranch": page.kind == data.STATIC,
+            "isBranch": False,
+            "branchId": None,
+            "seo": dict(content["seo"]),
+            "openGraph": dict(content["openGraph"]),
+            "localeId": locale_id,
+            "publishedPath": f"{prefix}/{path}" if path else (prefix or "/"),
+        }
+
+    def _apply(self, page: data.Page, locale_id: str, body: dict[str, Any]) -> None:
+        """Write one update. The slug is silently dropped where Webflow ignores it (changelog 2026-05-12)."""
+        site = self.sites[page.site_id]
+        content = data.writable_content(page, site, locale_id)
+        before = json.dumps(content, sort_keys=True)
+        if "title" in body:
+            content["title"] = body["title"]
+        if "slug" in body and page.kind == data.STATIC and not site.is_secondary(locale_id):
+            content["slug"] = body["slug"]
+        for key in ("seo", "openGraph"):
+            if key in body:
+                content[key] = {**content[key], **body[key]}
+        if json.dumps(content, sort_keys=True) != before:
+            page.last_updated = now_iso()
+
+    # ------------------------------------------------------------------ endpoints
+    async def introspect(self, request: Request) -> dict[str, Any]:
+        creds = read_authorization(request)
+        token_hash = hashlib.sha256(creds.token.encode()).hexdigest() if creds else "0" * 64
+        return {
+            "authorization": {
+                "id": token_hash[:24],
+                "createdOn": data.iso(data.BASE_TIME),
+                "lastUsed": now_iso(),
+                "grantType": "client_credentials",
+                "rateLimit": int(self.state.config.webflow_rate_limit),
+                "scope": TOKEN_SCOPE,
+                "authorizedTo": {"siteIds": list(self.sites), "workspaceIds": [data.oid("webflow-workspace")],
+                                 "userIds": []},
+            }
+        }
+
+    async def get_page(self, request: Request, page_id: str) -> dict[str, Any]:
+        page = self._page(page_id)
+        return self.render(page, self._locale_param(request, self.sites[page.site_id]))
+
+    async def list_pages(self, request: Request, site_id: str) -> dict[str, Any]:
+        site = self._site(site_id)
+        locale_id = self._locale_param(request, site)
+        limit = self._int_param(request, "limit", MAX_LIMIT, 1, MAX_LIMIT)
+        offset = self._int_param(request, "offset", 0, 0, None)
+        window = site.page_ids[offset:offset + limit]
+        return {
+            "pages": [self.render(self.pages[pid], locale_id) for pid in window],
+            "pagination": {"limit": limit, "offset": offset, "total": len(site.page_ids)},
+        }
+
+    async def put_page(self, request: Request, page_id: str) -> dict[str, Any]:
+        page = self._page(page_id)
+        locale_id = self._locale_param(request, self.sites[page.site_id])
+        body = await self._json_object(request)
+        problems: list[tuple[str, str]] = []
+        for key in body:
+            if key not in BODY_KEYS:
+                problems.append((key, f"Unknown field ({key})"))
+        check_update(body, "", problems)
+        if problems:
+            raise validation_error(problems)
+        self._apply(page, locale_id, body)
+        return self.render(page, locale_id)
+
+    async def bulk_update(self, request: Request) -> dict[str, Any]:
+        body = await self._json_object(request)
+        entries = self._bulk_entries(body)
+        targets = self._bulk_targets(entries)
+        for page, locale_id, entry in targets:
+            self._apply(page, locale_id, {k: v for k, v in entry.items() if k in BODY_KEYS})
+        return {"pages": [self.render(page, locale_id) for page, locale_id, _entry in targets]}
+
+    async def no_route(self, request: Request, rest: str) -> dict[str, Any]:
+        message = f"Requested resource not found: no route {request.method} /{rest}"
+        raise WebflowError(404, "resource_not_found", message)
+
+    # ------------------------------------------------------------------ bulk helpers
+    @staticmethod
+    async def _json_object(request: Request) -> dict[str, Any]:
+        ok, body = await read_json(request)
+        if not ok:
+            raise WebflowError(400, "bad_request", "Bad Request: Request is malformed")
+        if not isinstance(body, dict):
+            raise validation_error([("body", "Value (body)'s type should be object")])
+        return body
+
+    @staticmethod
+    def _bulk_entries(body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Shape checks of the whole bulk body, every problem reported at once."""
+        problems: list[tuple[str, str]] = [(key, f"Unknown field ({key})") for key in body if key != "pages"]
+        pages = body.get("pages")
+        if not isinstance(pages, list):
+            raise validation_error([*problems, ("pages", "Value (pages)'s type should be array")])
+        if not 1 <= len(pages) <= MAX_BULK:
+            problems.append(("pages", f"Value (pages) must contain between 1 and {MAX_BULK} items"))
+        for n, entry in enumerate(pages):
+            prefix = f"pages[{n}]."
+            if not isinstance(entry, dict):
+                problems.append((f"pages[{n}]", f"Value (pages[{n}])'s type should be object"))
+                continue
+            allowed = ("id", "localeId", *BODY_KEYS)
+            problems += [(prefix + k, f"Unknown field ({prefix}{k})") for k in entry if k not in allowed]
+            if not isinstance(entry.get("id"), str) or not OBJECT_ID.match(entry["id"]):
+                problems.append((prefix + "id", f"Value ({prefix}id) should be a valid ObjectId"))
+            if "localeId" in entry and not isinstance(entry["localeId"], str):
+                problems.append((prefix + "localeId", f"Value ({prefix}localeId)'s type should be string"))
+            check_update(entry, prefix, problems)
+        if problems:
+            raise validation_error(problems)
+        return pages
+
+    def _bulk_targets(self, entries: list[dict[str, Any]]) -> list[tuple[data.Page, str, dict[str, Any]]]:
+        """Resolve every entry before writing anything: the sandbox applies a bulk call all or nothing."""
+        targets: list[tuple[data.Page, str, dict[str, Any]]] = []
+        seen: set[tuple[str, str | None]] = set()
+        for entry in entries:
+            page = self.pages.get(entry["id"])
+            if page is None:
+                raise not_found("page")
+            site = self.sites[page.site_id]
+            key = (page.id, entry.get("localeId"))
+            if key in seen:
+                raise bad_request(f"Duplicate page id and localeId combination ({page.id}, {key[1]}).")
+            seen.add(key)
+            if targets and targets[0][0].site_id != page.site_id:
+                raise bad_request("All pages must belong to the same site.")
+            locale_id = entry.get("localeId")
+            if locale_id is not None and not site.is_secondary(locale_id):
+                raise bad_request("The provided locale must be a secondary locale.")
+            targets.append((page, locale_id or site.primary.id, entry))
+        return targets
 
 
 def create(state: SandboxState) -> WebflowEmulator:

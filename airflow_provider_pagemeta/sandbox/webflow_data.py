@@ -1,0 +1,249 @@
+"""Deterministic demo data for the Webflow sandbox.
+
+Three sites, rebuilt from scratch on every reset so tests and demos always start from the same
+state:
+
+* the **demo site**: a realistic small site (home page, static pages, a folder, a collection
+  template page, the three utility pages) in two locales, English (primary) and French
+  (secondary), so locale handling and the silently-ignored slug rules can be tried by hand;
+* the **large site**: exactly 1000 generated static pages, for pagination and bulk runs;
+* the **paging site**: exactly 250 generated static pages, a size that ends mid-page (100+100+50).
+
+Ids are 24 lowercase hex digits, like Webflow's object ids, derived from a label with SHA-256 so
+they never change between runs or machines.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+#: Page kinds. Webflow silently ignores slug changes on every kind but ``static``.
+STATIC, HOME, TEMPLATE, UTILITY = "static", "home", "template", "utility"
+
+BASE_TIME = datetime(2024, 1, 15, 9, 0, tzinfo=timezone.utc)
+
+
+def oid(label: str) -> str:
+    """A stable 24-hex-digit id for a label."""
+    return hashlib.sha256(label.encode()).hexdigest()[:24]
+
+
+def iso(moment: datetime) -> str:
+    """Webflow's timestamp format: ISO 8601 with milliseconds and ``Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class Locale:
+    id: str
+    tag: str  # e.g. "en", used as the published path prefix of secondary locales
+
+
+@dataclass
+class Page:
+    """One page; ``content`` maps a locale id to that locale's title/slug/seo/openGraph.
+
+    A secondary locale without an entry shows the primary content, as an untranslated page does
+    in Webflow; the first write to that locale gives it its own copy.
+    """
+
+    id: str
+    site_id: str
+    kind: str
+    created_on: str
+    last_updated: str
+    content: dict[str, dict[str, Any]]
+    parent_id: str | None = None
+    parent_path: str = ""
+    collection_id: str | None = None
+    archived: bool = False
+    draft: bool = False
+
+
+@dataclass
+class Site:
+    id: str
+    name: str
+    primary: Locale
+    secondary: list[Locale] = field(default_factory=list)
+    page_ids: list[str] = field(default_factory=list)
+
+    def locale(self, locale_id: str) -> Locale | None:
+        for loc in [self.primary, *self.secondary]:
+            if loc.id == locale_id:
+                return loc
+        return None
+
+    def is_secondary(self, locale_id: str) -> bool:
+        return any(loc.id == locale_id for loc in self.secondary)
+
+
+def _content(title: str, slug: str, seo_title: str, seo_desc: str, og: dict[str, Any]) -> dict[str, Any]:
+    return {"title": title, "slug": slug, "seo": {"title": seo_title, "description": seo_desc}, "openGraph": og}
+
+
+def _og(title: str, desc: str, *, copied: bool) -> dict[str, Any]:
+    return {"title": title, "titleCopied": copied, "description": desc, "descriptionCopied": copied}
+
+
+DEMO_SITE_ID = oid("webflow-demo-site")
+DEMO_EN = Locale(oid("webflow-demo-locale-en"), "en")
+DEMO_FR = Locale(oid("webflow-demo-locale-fr"), "fr")
+LEGAL_FOLDER_ID = oid("webflow-demo-folder-legal")
+BLOG_COLLECTION_ID = oid("webflow-demo-collection-blog-posts")
+
+#: (slug, English title, French title, kind, in the legal folder)
+DEMO_PAGES: list[tuple[str, str, str, str, bool]] = [
+    ("index", "Home", "Accueil", HOME, False),
+    ("about", "About Us", "À propos", STATIC, False),
+    ("contact", "Contact", "Contact", STATIC, False),
+    ("pricing", "Pricing", "Tarifs", STATIC, False),
+    ("features", "Features", "Fonctionnalités", STATIC, False),
+    ("blog", "Blog", "Blog", STATIC, False),
+    ("careers", "Careers", "Carrières", STATIC, False),
+    ("team", "Our Team", "Notre équipe", STATIC, False),
+    ("press", "Press", "Presse", STATIC, False),
+    ("faq", "FAQ", "FAQ", STATIC, False),
+    ("support", "Support", "Assistance", STATIC, False),
+    ("docs", "Documentation", "Documentation", STATIC, False),
+    ("changelog", "Changelog", "Journal des modifications", STATIC, False),
+    ("partners", "Partners", "Partenaires", STATIC, False),
+    ("customers", "Customers", "Clients", STATIC, False),
+    ("case-studies", "Case Studies", "Études de cas", STATIC, False),
+    ("integrations", "Integrations", "Intégrations", STATIC, False),
+    ("security", "Security", "Sécurité", STATIC, False),
+    ("status", "System Status", "État du système", STATIC, False),
+    ("webinars", "Webinars", "Webinaires", STATIC, False),
+    ("events", "Events", "Événements", STATIC, False),
+    ("newsletter", "Newsletter", "Lettre d'information", STATIC, False),
+    ("brand", "Brand Assets", "Ressources de marque", STATIC, False),
+    ("privacy-policy", "Privacy Policy", "Politique de confidentialité", STATIC, True),
+    ("terms-of-service", "Terms of Service", "Conditions d'utilisation", STATIC, True),
+    ("cookie-policy", "Cookie Policy", "Politique relative aux cookies", STATIC, True),
+    ("post", "Blog Posts Template", "Modèle d'article", TEMPLATE, False),
+    ("404", "Page Not Found", "Page introuvable", UTILITY, False),
+    ("401", "Password Protected", "Protégé par mot de passe", UTILITY, False),
+    ("search", "Search Results", "Résultats de recherche", UTILITY, False),
+]
+
+#: Pages of the demo site that are drafts (a realistic mix for listing).
+DEMO_DRAFTS = frozenset({"brand"})
+
+LARGE_SITE_ID = oid("webflow-large-site")
+LARGE_EN = Locale(oid("webflow-large-locale-en"), "en")
+LARGE_PAGE_COUNT = 1000
+
+PAGING_SITE_ID = oid("webflow-paging-site")
+PAGING_EN = Locale(oid("webflow-paging-locale-en"), "en")
+PAGING_PAGE_COUNT = 250
+
+_ADJECTIVES = ["Alpine", "Coastal", "Urban", "Classic", "Modern", "Rugged", "Compact", "Deluxe", "Solar", "Nordic"]
+_NOUNS = ["Backpack", "Lantern", "Tent", "Kettle", "Jacket", "Compass", "Bottle", "Hammock", "Stove", "Boots"]
+
+
+def demo_page_id(slug: str) -> str:
+    return oid(f"webflow-demo-page-{slug}")
+
+
+def large_page_id(index: int) -> str:
+    return oid(f"webflow-large-page-{index:04d}")
+
+
+def paging_page_id(index: int) -> str:
+    return oid(f"webflow-paging-page-{index:03d}")
+
+
+def _demo_site() -> tuple[Site, list[Page]]:
+    site = Site(DEMO_SITE_ID, "Orbit Outfitters", DEMO_EN, [DEMO_FR])
+    pages = []
+    for n, (slug, title_en, title_fr, kind, legal) in enumerate(DEMO_PAGES):
+        created = BASE_TIME + timedelta(days=n)
+        en = _content(
+            title_en, slug, f"{title_en} | Orbit Outfitters",
+            f"{title_en} at Orbit Outfitters, gear for every expedition.",
+            _og(f"{title_en} | Orbit Outfitters", f"{title_en} at Orbit Outfitters.", copied=n % 3 != 0),
+        )
+        fr = _content(
+            title_fr, slug, f"{title_fr} | Orbit Outfitters",
+            f"{title_fr} chez Orbit Outfitters, l'équipement pour chaque expédition.",
+            _og(f"{title_fr} | Orbit Outfitters", f"{title_fr} chez Orbit Outfitters.", copied=n % 3 != 0),
+        )
+        page = Page(
+            id=demo_page_id(slug), site_id=site.id, kind=kind, created_on=iso(created),
+            last_updated=iso(created + timedelta(hours=6)), content={DEMO_EN.id: en, DEMO_FR.id: fr},
+            parent_id=LEGAL_FOLDER_ID if legal else None, parent_path="legal" if legal else "",
+            collection_id=BLOG_COLLECTION_ID if kind == TEMPLATE else None, draft=slug in DEMO_DRAFTS,
+        )
+        pages.append(page)
+    return site, pages
+
+
+def _generated_site(
+    site_id: str, name: str, locale: Locale, count: int, id_for: Any, seed: int
+) -> tuple[Site, list[Page]]:
+    rng = random.Random(seed)
+    site = Site(site_id, name, locale)
+    pages = []
+    for i in range(count):
+        product = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} {i:04d}"
+        slug = product.lower().replace(" ", "-")
+        created = BASE_TIME + timedelta(minutes=17 * i)
+        content = _content(
+            product, slug, f"{product} | {name}",
+            f"Buy the {product} from {name}: rated {rng.randint(30, 50) / 10:.1f} by {rng.randint(5, 900)} hikers.",
+            _og(f"{product} | {name}", f"The {product}, in stock at {name}.", copied=i % 2 == 0),
+        )
+        pages.append(Page(
+            id=id_for(i), site_id=site.id, kind=STATIC, created_on=iso(created),
+            last_updated=iso(created + timedelta(days=1)), content={locale.id: content},
+        ))
+    return site, pages
+
+
+def build() -> tuple[dict[str, Site], dict[str, Page]]:
+    """Fresh demo data: sites by id and pages by id (each site lists its pages in order)."""
+    sites: dict[str, Site] = {}
+    pages: dict[str, Page] = {}
+    for site, site_pages in (
+        _demo_site(),
+        _generated_site(LARGE_SITE_ID, "Northwind Catalog", LARGE_EN, LARGE_PAGE_COUNT, large_page_id, 1000),
+        _generated_site(PAGING_SITE_ID, "Paging Test Shop", PAGING_EN, PAGING_PAGE_COUNT, paging_page_id, 250),
+    ):
+        sites[site.id] = site
+        for page in site_pages:
+            site.page_ids.append(page.id)
+            pages[page.id] = page
+    return sites, pages
+
+
+def fixtures() -> dict[str, Any]:
+    """The ids users and tests address; the first three keys are the contract's."""
+    return {
+        "site_id": DEMO_SITE_ID,
+        "page_ids": [demo_page_id(slug) for slug, _en, _fr, kind, _legal in DEMO_PAGES if kind == STATIC],
+        "locales": {"primary": DEMO_EN.id, "secondary": DEMO_FR.id},
+        "home_page_id": demo_page_id("index"),
+        "template_page_id": demo_page_id("post"),
+        "utility_page_ids": [demo_page_id(s) for s, _en, _fr, kind, _legal in DEMO_PAGES if kind == UTILITY],
+        "large_site_id": LARGE_SITE_ID,
+        "large_page_ids": [large_page_id(i) for i in range(LARGE_PAGE_COUNT)],
+        "paging_site_id": PAGING_SITE_ID,
+        "paging_page_ids": [paging_page_id(i) for i in range(PAGING_PAGE_COUNT)],
+    }
+
+
+def locale_content(page: Page, site: Site, locale_id: str) -> dict[str, Any]:
+    """The content a locale shows: its own copy, else the primary one (untranslated)."""
+    return page.content.get(locale_id) or page.content[site.primary.id]
+
+
+def writable_content(page: Page, site: Site, locale_id: str) -> dict[str, Any]:
+    """The locale's own copy, created from the primary content on the first write."""
+    if locale_id not in page.content:
+        page.content[locale_id] = copy.deepcopy(page.content[site.primary.id])
+    return page.content[locale_id]
