@@ -160,8 +160,9 @@ class WebflowEmulator:
             return WebflowError(401, "invalid_credentials", message).response()
         allowed, headers = self._count(creds.token)
         if not allowed:
-            body: dict[str, Any] = {"message": "Too Many Requests", "code": "too_many_requests", "externalReference": None,
-                    "details": []}
+            body: dict[str, Any] = {
+                "message": "Too Many Requests", "code": "too_many_requests", "externalReference": None, "details": [],
+            }
             return json_response(429, body, headers)
         try:
             result = await handler(request, **request.path_params)
