@@ -18,6 +18,7 @@ __all__ = [
     "CMSConflictError",
     "CMSConnectionError",
     "CMSError",
+    "CMSInvalidResponseError",
     "CMSNotFoundError",
     "CMSRateLimitError",
     "CMSServerError",
@@ -118,6 +119,13 @@ class CMSRateLimitError(CMSError):
 
 class CMSServerError(CMSError):
     """5xx (or an unusable response) after the hook's own retries were spent."""
+
+
+class CMSInvalidResponseError(CMSServerError):
+    """A 2xx whose body is empty or not JSON (a truncated transfer, a misbehaving proxy).
+
+    Retried like a dropped connection: every call the provider makes is idempotent.
+    """
 
 
 class CMSConnectionError(CMSError):

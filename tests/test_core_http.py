@@ -20,6 +20,7 @@ from airflow_provider_pagemeta.core.paths import segment
 from airflow_provider_pagemeta.exceptions import (
     CMSAuthError,
     CMSConnectionError,
+    CMSInvalidResponseError,
     CMSRateLimitError,
     CMSServerError,
     CMSValidationError,
@@ -169,14 +170,22 @@ def test_ratelimit_remaining_zero_delays_next_request(sandbox, monkeypatch, slee
     assert [r["status"] for r in sandbox.requests()] == [200, 200]  # no 429 provoked
 
 
-def test_empty_and_malformed_success_bodies_are_server_errors(sandbox, monkeypatch, sleeps):
+def test_empty_and_malformed_success_bodies_are_retried(sandbox, monkeypatch, sleeps):
     sandbox.fault(path=PATH, status=200, body="")
     sandbox.fault(path=PATH, status=200, body="{not json")
+    sandbox.fault(path=PATH, **OK)
     hook = make_hook(sandbox, monkeypatch, sleeps)
-    with pytest.raises(CMSServerError, match="empty"):
+    assert get(hook) == {"ok": True}
+    assert len(sandbox.requests()) == 3 and len(sleeps.calls) == 2
+
+
+def test_persistently_unusable_body_is_an_invalid_response_error(sandbox, monkeypatch, sleeps):
+    sandbox.fault(path=PATH, status=200, body="{not json", count=10)
+    hook = make_hook(sandbox, monkeypatch, sleeps, max_retries=2)
+    with pytest.raises(CMSInvalidResponseError, match="not valid JSON") as info:
         get(hook)
-    with pytest.raises(CMSServerError, match="not valid JSON"):
-        get(hook)
+    assert isinstance(info.value, CMSServerError) and info.value.status_code == 200
+    assert len(sandbox.requests()) == 3
 
 
 def test_html_error_page_becomes_a_short_message(sandbox, monkeypatch, sleeps):

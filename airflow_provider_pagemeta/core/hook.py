@@ -29,7 +29,7 @@ from airflow_provider_pagemeta.core.pacing import RateLimitPacer, shared_pacer
 from airflow_provider_pagemeta.core.redaction import Redactor
 from airflow_provider_pagemeta.core.retry import parse_retry_after, retry_predicate, wait_for
 from airflow_provider_pagemeta.core.validation import MAX_BODY_BYTES, fail
-from airflow_provider_pagemeta.exceptions import CMSConnectionError, CMSError, CMSServerError
+from airflow_provider_pagemeta.exceptions import CMSConnectionError, CMSError, CMSInvalidResponseError
 
 if TYPE_CHECKING:
     import httpx
@@ -162,30 +162,70 @@ class PageMetaHook(BaseHook):
     ) -> requests.Response:
         """Send one logical request (retried per the policy) and return the 2xx response.
 
+        The body is not parsed; use :meth:`request_json` (or :meth:`request_json_response` when
+        the headers matter too), which also retries a 2xx whose body is unusable.
+
         :param path: the path below the base URL, already built with ``core.paths``.
         :param call: the hook method's name, for error messages and logs.
         :param token: another token for this request (ButterCMS's read token).
         """
+        args = self._prepare(method, path, call, params, json_body, headers, token)
+        return self._retrying()(self._send, *args)
+
+    def request_json_response(
+        self,
+        method: str,
+        path: str,
+        *,
+        call: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = NO_BODY,
+        headers: Mapping[str, str] | None = None,
+        token: str | None = None,
+    ) -> tuple[requests.Response, Any]:
+        """Like :meth:`request_json` but also return the response, for callers that need its
+        headers (Buildin's ``ETag``)."""
+        args = self._prepare(method, path, call, params, json_body, headers, token)
+
+        def attempt() -> tuple[requests.Response, Any]:
+            response = self._send(*args)
+            return response, self._parse_json(call, method, response.url, response.status_code, response.text)
+
+        return self._retrying()(attempt)
+
+    def request_json(self, method: str, path: str, *, call: str, **kwargs: Any) -> Any:
+        """Send one logical request and return its parsed JSON body.
+
+        A 2xx with an empty or malformed body is retried like a dropped connection (every call
+        the provider makes is idempotent, so sending it again is safe)."""
+        return self.request_json_response(method, path, call=call, **kwargs)[1]
+
+    def _prepare(
+        self,
+        method: str,
+        path: str,
+        call: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        token: str | None,
+    ) -> tuple[str, str, str, Mapping[str, Any] | None, bytes | None, dict[str, str]]:
         s = self.settings
         data = self._encode_body(json_body)
-        url = s.base_url + path
         send_headers = {"Authorization": self.auth_header(token or s.token), **(headers or {})}
         if data is not None:
             send_headers["Content-Type"] = "application/json"
-        retrying = Retrying(
-            stop=stop_after_attempt(1 + s.max_retries),
+        return method, s.base_url + path, call, params, data, send_headers
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
+            stop=stop_after_attempt(1 + self.settings.max_retries),
             wait=wait_for,
             retry=retry_predicate,
             sleep=self._sleep,
             reraise=True,
             before_sleep=self._log_retry,
         )
-        return retrying(self._send, method, url, call, params, data, send_headers)
-
-    def request_json(self, method: str, path: str, *, call: str, **kwargs: Any) -> Any:
-        """:meth:`request`, then the parsed JSON body."""
-        response = self.request(method, path, call=call, **kwargs)
-        return self._parse_json(call, method, response.url, response.status_code, response.text)
 
     def _send(
         self,
@@ -240,14 +280,10 @@ class PageMetaHook(BaseHook):
     ) -> Any:
         """Async twin of :meth:`request_json` on ``httpx.AsyncClient``: same retries, pacing,
         errors and redaction, and every wait is an ``await`` so the event loop never blocks."""
-        s = await self.asettings()
-        data = self._encode_body(json_body)
-        url = s.base_url + path
-        send_headers = {"Authorization": self.auth_header(token or s.token), **(headers or {})}
-        if data is not None:
-            send_headers["Content-Type"] = "application/json"
+        await self.asettings()  # the async lookup; _prepare then finds the settings cached
+        args = self._prepare(method, path, call, params, json_body, headers, token)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(1 + s.max_retries),
+            stop=stop_after_attempt(1 + self.settings.max_retries),
             wait=wait_for,
             retry=retry_predicate,
             sleep=self._asleep,
@@ -256,8 +292,9 @@ class PageMetaHook(BaseHook):
         )
         async for attempt in retrying:
             with attempt:
-                status, text, final_url = await self._asend(method, url, call, params, data, send_headers)
-        return self._parse_json(call, method, final_url, status, text)
+                status, text, final_url = await self._asend(*args)
+                result = self._parse_json(call, method, final_url, status, text)
+        return result
 
     async def _asend(
         self,
@@ -339,14 +376,14 @@ class PageMetaHook(BaseHook):
         if not text.strip():
             if status == 204:
                 return {}
-            raise CMSServerError(
+            raise CMSInvalidResponseError(
                 "the response body was empty where JSON was expected",
                 cms=self.cms, status_code=status, method=method, url=self.redactor.url(url), call=call,
             )
         try:
             return json.loads(text)
         except ValueError:
-            raise CMSServerError(
+            raise CMSInvalidResponseError(
                 f"the response body is not valid JSON: {self.redactor.text(text[:120])!r}",
                 cms=self.cms, status_code=status, method=method, url=self.redactor.url(url), call=call,
             ) from None

@@ -1,9 +1,10 @@
 """The one retry policy of the provider (used by every hook, sync and async).
 
-Retried: connection errors, timeouts, 408, 429, 500, 502, 503, 504. Never another 4xx: those
-cannot succeed by being sent again. The wait honours ``Retry-After`` (seconds or an HTTP date,
-capped at 120 s) because the server knows best when it will accept us; otherwise exponential
-backoff with jitter, so many workers retrying at once do not stampede in lockstep.
+Retried: connection errors, timeouts, 408, 429, 500, 502, 503, 504, and a 2xx whose body is
+unusable (a truncated transfer). Never another 4xx: those cannot succeed by being sent again.
+The wait honours ``Retry-After`` (seconds or an HTTP date, capped at 120 s) because the server
+knows best when it will accept us; otherwise exponential backoff with jitter, so many workers
+retrying at once do not stampede in lockstep.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from email.utils import parsedate_to_datetime
 
 from tenacity import RetryCallState
 
-from airflow_provider_pagemeta.exceptions import CMSConnectionError, CMSError
+from airflow_provider_pagemeta.exceptions import CMSConnectionError, CMSError, CMSInvalidResponseError
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 RETRY_AFTER_CAP = 120.0
@@ -28,6 +29,8 @@ def is_retryable(exc: BaseException) -> bool:
     """True for the failures a second attempt can fix."""
     if not isinstance(exc, CMSError):
         return False
+    if isinstance(exc, CMSInvalidResponseError):
+        return True
     if exc.status_code is None:
         return isinstance(exc, CMSConnectionError)
     return exc.status_code in RETRY_STATUSES
