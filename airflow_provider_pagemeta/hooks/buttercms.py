@@ -163,6 +163,28 @@ def _check_fields(value: Any, label: str, *, argument: str | None = None) -> dic
     return dict(value)
 
 
+def validate_update(
+    page_type: Any,
+    page_slug: Any,
+    *,
+    fields: Any = None,
+    fields_by_locale: Any = None,
+    status: Any = "draft",
+    locale: Any = None,
+) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+    """Check every argument of an update and build ``(path, body, query params)``.
+
+    Public so operators (and a bulk operator) can fail a bad row before any request is sent.
+    """
+    path = ButterCMSHook.page_path(page_type, page_slug)
+    single, by_locale = _check_field_forms(fields, fields_by_locale, locale)
+    if status not in STATUSES:
+        raise v.fail(f"status must be 'draft' or 'published', got {status!r}", "status", CMS)
+    body = {"status": status, "fields": single if single is not None else by_locale}
+    params = {"locale": locale} if single is not None and locale is not None else None
+    return path, body, params
+
+
 # ---------------------------------------------------------------------- hook
 class ButterCMSHook(PageMetaHook):
     """Talks to the ButterCMS API with the token from the connection's password.
@@ -231,12 +253,9 @@ class ButterCMSHook(PageMetaHook):
         The 202 only means "validated and queued": the change shows up later (see
         :meth:`check_page`). Warnings in the body (ignored keys) are logged.
         """
-        path = self.page_path(page_type, page_slug)
-        single, by_locale = _check_field_forms(fields, fields_by_locale, locale)
-        if status not in STATUSES:
-            raise v.fail(f"status must be 'draft' or 'published', got {status!r}", "status", CMS)
-        body = {"status": status, "fields": single if single is not None else by_locale}
-        params = {"locale": locale} if single is not None and locale is not None else None
+        path, body, params = validate_update(
+            page_type, page_slug, fields=fields, fields_by_locale=fields_by_locale, status=status, locale=locale
+        )
         response = self.request("PATCH", path, call="update_page", params=params, json_body=body)
         result = self._parse_json("update_page", "PATCH", response.url, response.status_code, response.text)
         if response.status_code != 202:
