@@ -1,1 +1,104 @@
-"""Operators for hamgam (filled in by its CMS issue)."""
+"""Operator that makes a Hamgam page's meta keys match a mapping (by key, not by meta id)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_pagemeta.core.validation import require_bool, require_positive_int
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_pagemeta.hooks.hamgam import MetaPlan
+
+#: Longest value shown in a log line; meta texts can be whole paragraphs.
+LOG_VALUE_CHARS = 80
+
+
+def _file_ids(files: Any) -> Any:
+    """Turn digit-string file ids into ints. A template renders ``{{ ... }}`` to a string, so
+    ``files={"hero": "{{ params.file_id }}"}`` would otherwise never validate."""
+    if not isinstance(files, Mapping):
+        return files
+    return {k: int(v) if isinstance(v, str) and v.strip().isdigit() else v for k, v in files.items()}
+
+
+def _show(value: Mapping[str, Any] | None) -> str:
+    if value is None:
+        return "(missing)"
+    if "file" in value:
+        return f"file {value['file']}"
+    text = repr(value["text"])
+    return text if len(text) <= LOG_VALUE_CHARS else text[: LOG_VALUE_CHARS - 3] + "..."
+
+
+class HamgamUpdatePageMetaOperator(BaseOperator):
+    """Set a Hamgam page's meta keys: ``text`` (key -> string) and ``files`` (key -> file id).
+
+    Lists the page once, then creates missing keys and updates differing ones; equal keys are
+    not written, so a rerun sends no write. Keys the page has but the mapping does not name are
+    left alone. Returns ``{"created", "updated", "unchanged"}`` key lists (text keys first, then
+    file keys, in input order); with ``dry_run`` also ``"dry_run": true`` and ``"changes"``
+    (``{key: {"old": ..., "new": ...}}``, values as ``{"text": ...}`` / ``{"file": id}``) and
+    nothing is written.
+
+    :param page_id: the page's id (templated; a rendered digit string is fine).
+    :param text: key -> text value (templated).
+    :param files: key -> file id (templated; rendered digit strings are converted to ints).
+    :param dry_run: list the page and report the planned changes without writing.
+    :param hamgam_conn_id: the Hamgam connection (its ``host`` is required).
+    """
+
+    template_fields: Sequence[str] = ("page_id", "text", "files")
+    ui_color = "#e8f4ea"
+
+    def __init__(
+        self,
+        *,
+        page_id: int | str,
+        text: Mapping[str, str] | None = None,
+        files: Mapping[str, int] | None = None,
+        dry_run: bool = False,
+        hamgam_conn_id: str = "hamgam_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.page_id = page_id
+        self.text = text
+        self.files = files
+        # not ``self.dry_run``: BaseOperator has a ``dry_run()`` method (template rendering check)
+        self.is_dry_run = dry_run
+        self.hamgam_conn_id = hamgam_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_pagemeta.hooks.hamgam import CMS, HamgamHook, check_desired
+
+        page_id = require_positive_int(self.page_id, "page_id", cms=CMS)
+        dry_run = require_bool(self.is_dry_run, "dry_run", cms=CMS)
+        text, files = check_desired(self.text, _file_ids(self.files))
+        hook = HamgamHook(hamgam_conn_id=self.hamgam_conn_id)
+        self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))
+        plan = hook.plan_page_meta(page_id, text=text, files=files)
+        self._log_plan(page_id, plan, dry_run)
+        if dry_run:
+            return {**plan.summary(), "dry_run": True, "changes": plan.changes()}
+        result = hook.apply_plan(page_id, plan)
+        self.log.info(
+            "Hamgam page %s: created %d, updated %d, unchanged %d (%d HTTP request(s))",
+            page_id, len(plan.created), len(plan.updated), len(plan.unchanged), hook.request_count,
+        )
+        return result
+
+    def _log_plan(self, page_id: int, plan: MetaPlan, dry_run: bool) -> None:
+        verb = "would" if dry_run else "will"
+        for planned in plan.requests:
+            action = "create" if planned.method == "POST" else "update"
+            self.log.info("Hamgam page %s: %s %s %r: %s -> %s", page_id, verb, action, planned.key,
+                          _show(planned.old), _show(planned.new))
+        if plan.unchanged:
+            self.log.info("Hamgam page %s: unchanged: %s", page_id, ", ".join(plan.unchanged))
+        if dry_run:
+            self.log.info("Hamgam page %s: dry run, no write sent (%d would be)", page_id, len(plan.requests))
