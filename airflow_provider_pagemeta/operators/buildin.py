@@ -1,1 +1,118 @@
-"""Operators for buildin (filled in by its CMS issue)."""
+"""Operator that updates a Buildin page (title and other properties, icon, cover, trash state).
+
+Three ways to write, because people edit Buildin pages while DAGs run:
+
+- plain (default): one PATCH with the given values;
+- ``if_match="<version>"``: one PATCH that fails with ``CMSConflictError`` if the page changed
+  since that version was read (the version came from somewhere else, e.g. an upstream task);
+- ``optimistic=True``: read the page, PATCH only what still differs with ``If-Match``, and on a
+  conflict read again (``BuildinHook.modify_page``). A rerun writes nothing, and an edit someone
+  made in between to another property is kept rather than overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.definitions._internal.types import NOTSET, ArgNotSet
+
+from airflow_provider_pagemeta.core.validation import fail
+from airflow_provider_pagemeta.hooks.buildin import (
+    CMS,
+    BuildinHook,
+    build_update_body,
+    changes_to_apply,
+    check_if_match,
+    check_max_conflicts,
+    page_path,
+)
+
+
+class BuildinUpdatePageOperator(BaseOperator):
+    """Update one Buildin page; returns the page after the update (the XCom).
+
+    :param page_id: the page's UUID.
+    :param properties: property name -> property object, e.g.
+        ``{"title": {"title": [{"type": "text", "text": {"content": "Q3 Plan"}}]}}``; only these change.
+    :param icon: NOTSET leaves the icon, ``None`` removes it, a dict sets it (emoji or external).
+    :param cover: NOTSET leaves the cover, ``None`` removes it, a dict sets it (external).
+    :param in_trash: move the page to (True) or out of (False) the trash; None leaves it.
+    :param if_match: a page version token; the write fails with ``CMSConflictError`` if the page
+        is no longer at that version.
+    :param optimistic: read-modify-write with ``If-Match`` and re-read on conflicts; only the
+        values that differ are sent, nothing when none do.
+    :param max_conflicts: with ``optimistic``, how many 409s to absorb before failing.
+    :param buildin_conn_id: the Airflow connection id.
+    """
+
+    template_fields: Sequence[str] = ("page_id", "properties", "icon", "cover", "in_trash", "if_match")
+    template_fields_renderers = {"properties": "json", "icon": "json", "cover": "json"}
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        page_id: str,
+        properties: dict[str, Any] | None = None,
+        icon: dict[str, Any] | ArgNotSet | None = NOTSET,
+        cover: dict[str, Any] | ArgNotSet | None = NOTSET,
+        in_trash: bool | str | None = None,
+        if_match: str | None = None,
+        optimistic: bool = False,
+        max_conflicts: int = 3,
+        buildin_conn_id: str = BuildinHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.page_id = page_id
+        self.properties = properties
+        self.icon = icon
+        self.cover = cover
+        self.in_trash = in_trash
+        self.if_match = if_match
+        self.optimistic = optimistic
+        self.max_conflicts = max_conflicts
+        self.buildin_conn_id = buildin_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        update = self._validated_update()
+        hook = BuildinHook(buildin_conn_id=self.buildin_conn_id)
+        fields = ", ".join(sorted(update)) + (f" (properties: {', '.join(sorted(self.properties))})"
+                                              if self.properties else "")
+        if self.optimistic:
+            self.log.info("Updating Buildin page %s optimistically: %s", self.page_id, fields)
+            page = hook.modify_page(
+                self.page_id, lambda current: changes_to_apply(current, **update), max_conflicts=self.max_conflicts
+            )
+        else:
+            mode = f"if the page is still at version {self.if_match}" if self.if_match else "unconditionally"
+            self.log.info("Updating Buildin page %s %s: %s", self.page_id, mode, fields)
+            page = hook.update_page(self.page_id, **update, if_match=self.if_match)
+        self.log.info("Buildin page %s is at last_edited_time %s", self.page_id, page.get("last_edited_time"))
+        return page
+
+    def _validated_update(self) -> dict[str, Any]:
+        """Check the rendered arguments before any request; returns ``update_page`` kwargs."""
+        page_path(self.page_id)
+        self.in_trash = _as_bool(self.in_trash)
+        update: dict[str, Any] = {"properties": self.properties, "icon": self.icon, "cover": self.cover,
+                                  "in_trash": self.in_trash}
+        if not build_update_body(**update):
+            raise fail("nothing to update: give properties, icon, cover or in_trash", "properties", CMS)
+        if self.if_match is not None:
+            self.if_match = check_if_match(self.if_match)
+            if self.optimistic:
+                raise fail("give if_match or optimistic=True, not both (optimistic reads its own version)",
+                           "if_match", CMS)
+        if self.optimistic:
+            check_max_conflicts(self.max_conflicts)
+        return update
+
+
+def _as_bool(value: Any) -> Any:
+    """A rendered template gives ``"True"``/``"false"``; anything else is checked by the hook."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
