@@ -30,7 +30,12 @@ from airflow.sdk.definitions._internal.types import NOTSET, ArgNotSet
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.core.paths import join, segment
 from airflow_provider_pagemeta.core.validation import check_keys, fail, require_bool, require_str
-from airflow_provider_pagemeta.exceptions import CMSConflictError, CMSError, CMSValidationError
+from airflow_provider_pagemeta.exceptions import (
+    CMSConflictError,
+    CMSError,
+    CMSInvalidResponseError,
+    CMSValidationError,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -81,8 +86,8 @@ class BuildinHook(PageMetaHook):
         ``last_edited_time`` (the docs only say it is "derived from the last read page version").
         """
         path = page_path(page_id)
-        response = self.request("GET", path, call="get_page")
-        page = self._json_of("get_page", response)
+        response, parsed = self.request_json_response("GET", path, call="get_page")
+        page = self._page_of("get_page", response, parsed)
         return page, version_token(response.headers, page)
 
     # ------------------------------------------------------------------ writes
@@ -155,19 +160,17 @@ class BuildinHook(PageMetaHook):
 
     # ------------------------------------------------------------------ helpers
     def _patch(self, path: str, body: dict[str, Any], headers: dict[str, str] | None, *, call: str) -> dict[str, Any]:
-        response = self.request("PATCH", path, call=call, json_body=body, headers=headers)
-        return self._json_of(call, response)
+        response, parsed = self.request_json_response("PATCH", path, call=call, json_body=body, headers=headers)
+        return self._page_of(call, response, parsed)
 
-    def _json_of(self, call: str, response: requests.Response) -> dict[str, Any]:
-        """Parse a body with the core's rules (empty or invalid JSON is a server error).
-
-        ``request_json`` would drop the response headers, and the ETag lives there.
-        """
-        parsed = self._parse_json(call, response.request.method or "", response.url, response.status_code,
-                                  response.text)
+    def _page_of(self, call: str, response: requests.Response, parsed: Any) -> dict[str, Any]:
+        """The page object; any other JSON (a list, a string) means the answer is unusable."""
         if not isinstance(parsed, dict):
-            raise CMSError("expected a JSON object from Buildin", cms=CMS, status_code=response.status_code,
-                           method=response.request.method, url=self.redactor.url(response.url), call=call)
+            raise CMSInvalidResponseError(
+                f"expected a page object, got JSON {type(parsed).__name__}", cms=CMS,
+                status_code=response.status_code, method=response.request.method,
+                url=self.redactor.url(response.url), call=call,
+            )
         return parsed
 
 
