@@ -288,7 +288,7 @@ def validate_value(kind: str, value: Any, path: str, name: str, options: dict[st
     if kind in ("title", "rich_text"):
         return validate_rich_text(value, f"{path}.{kind}")
     if kind == "select":
-        return validate_select(value, f"{path}.select", options.setdefault(name, []))
+        return validate_select(value, f"{path}.select", options.get(name, []))
     raise invalid(path, f"updating {kind} properties is not emulated")
 
 
@@ -352,10 +352,11 @@ def validate_select(value: Any, path: str, known: list[dict[str, str]]) -> dict[
     name = value.get("name")
     if not isinstance(name, str) or not name.strip():
         raise invalid(f"{path}.name", "a new option needs a non-empty name")
+    # A new option: its id derives from its name, so writing the same name again gives the same
+    # option without registering it (a rejected write must leave no trace).
     option = {"id": f"opt-{uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:8]}", "name": name,
               "color": str(value.get("color", "default"))}
-    known.append(option)
-    return dict(option)
+    return option
 
 
 def validate_file_like(value: Any, path: str, types: tuple[str, ...]) -> dict[str, Any] | None:
