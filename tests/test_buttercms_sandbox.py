@@ -42,7 +42,7 @@ def test_fixtures_list_demo_pages_and_locales(sandbox):
     fixtures = sandbox.fixtures()["buttercms"]
     assert list(fixtures)[:2] == ["pages", "locales"]
     assert fixtures["locales"] == ["en", "es"]
-    assert {"page_type": "landing-page", "slug": "home"} == fixtures["pages"][0]
+    assert fixtures["pages"][0] == {"page_type": "landing-page", "slug": "home"}
     assert fixtures["draft_only"] == {"page_type": "landing-page", "slug": "spring-sale"}
 
 
