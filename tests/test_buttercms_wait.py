@@ -127,7 +127,18 @@ async def test_trigger_times_out_when_the_update_never_lands(sandbox, conns):
     trigger = ButterCMSPageUpdateTrigger.for_page(
         "faq", "faq", expected_fields={"seo": {"title": "Late"}}, poll_interval=0.1, end_time=time.time() + 0.4,
     )
+    ticks = 0
+
+    async def ticker() -> None:  # runs only if the trigger's waits yield to the event loop
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
     [event] = await collect(trigger)
+    ticking.cancel()
+    assert ticks > 10
     assert event.payload["status"] == "timeout"
     assert event.payload["differing"] == ["seo.title"] and "faq/faq" in event.payload["message"]
     assert "page" not in event.payload
