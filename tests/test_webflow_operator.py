@@ -1,0 +1,128 @@
+"""WebflowUpdatePageOperator against the sandbox, and the webflow_seo_refresh example DAG."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_pagemeta.exceptions import CMSValidationError
+from airflow_provider_pagemeta.hooks.webflow import WebflowHook
+from airflow_provider_pagemeta.operators.webflow import WebflowUpdatePageOperator
+from airflow_provider_pagemeta.sandbox.control import SandboxControl
+
+CSV_PATH = Path(__file__).resolve().parent.parent / "dags_examples" / "data" / "seo_updates.csv"
+SEO = {"title": "Careers at Orbit | Join the crew", "description": "Open roles across three continents."}
+
+
+@pytest.fixture
+def fx(sandbox: SandboxControl) -> dict[str, Any]:
+    return sandbox.fixtures()["webflow"]
+
+
+def methods(sandbox: SandboxControl) -> list[str]:
+    return [r["method"] for r in sandbox.requests("webflow")]
+
+
+def test_template_fields_cover_every_update_argument():
+    assert set(WebflowUpdatePageOperator.template_fields) >= {
+        "page_id", "locale_id", "title", "slug", "seo", "open_graph", "skip_unchanged", "dry_run"}
+
+
+def test_update_then_rerun_is_skipped_as_unchanged(sandbox, pagemeta_connections, fx):
+    page_id = fx["page_ids"][5]
+    op = WebflowUpdatePageOperator(task_id="t", page_id=page_id, seo=SEO, open_graph={"title_copied": True})
+    first = op.execute(context={})
+    assert first["changed"] is True and first["seo"] == SEO and first["id"] == page_id
+    assert methods(sandbox) == ["GET", "PUT"]
+    assert sandbox.writes("webflow")[0]["body"] == {"seo": SEO, "openGraph": {"titleCopied": True}}
+    sandbox.clear_requests()
+    second = op.execute(context={})
+    assert second["changed"] is False and second["seo"] == SEO
+    assert methods(sandbox) == ["GET"]  # 0 PUTs on the rerun
+
+
+def test_skip_unchanged_false_writes_without_reading(sandbox, pagemeta_connections, fx):
+    op = WebflowUpdatePageOperator(task_id="t", page_id=fx["page_ids"][5], title="Careers", skip_unchanged=False)
+    assert op.execute(context={})["changed"] is True
+    assert methods(sandbox) == ["PUT"]
+
+
+def test_secondary_locale_update(sandbox, pagemeta_connections, fx):
+    fr = fx["locales"]["secondary"]
+    op = WebflowUpdatePageOperator(task_id="t", page_id=fx["page_ids"][5], locale_id=fr, title="Rejoignez-nous")
+    assert op.execute(context={})["title"] == "Rejoignez-nous"
+    assert [r["query"] for r in sandbox.requests("webflow")] == [{"localeId": fr}, {"localeId": fr}]
+    assert WebflowHook().get_page(fx["page_ids"][5])["title"] == "Careers"
+
+
+def test_dry_run_sends_no_write_and_returns_the_diff(sandbox, pagemeta_connections, fx, caplog, capsys):
+    page_id = fx["page_ids"][5]
+    op = WebflowUpdatePageOperator(task_id="t", page_id=page_id, title="Careers", seo={"title": "Work with us"},
+                                   dry_run=True)
+    with caplog.at_level(logging.INFO):
+        result = op.execute(context={})
+    assert result == {
+        "dry_run": True, "page_id": page_id, "locale_id": None, "changed": True,
+        "changes": {"seo.title": {"old": "Careers | Orbit Outfitters", "new": "Work with us"}},
+    }
+    assert methods(sandbox) == ["GET"]
+    logged = caplog.text + capsys.readouterr().out
+    assert "seo.title: 'Careers | Orbit Outfitters' -> 'Work with us'" in logged
+
+
+def test_dry_run_from_a_rendered_template_string(sandbox, pagemeta_connections, fx):
+    op = WebflowUpdatePageOperator(task_id="t", page_id=fx["page_ids"][5], title="Careers", dry_run="True")
+    assert op.execute(context={})["changes"] == {}
+    assert sandbox.writes("webflow") == []
+
+
+@pytest.mark.parametrize(("kwargs", "argument"), [
+    ({}, "fields"),
+    ({"page_id": "home", "title": "x"}, "page_id"),
+    ({"seo": "Careers | Orbit"}, "seo"),
+    ({"seo": {"title": "ok"}, "open_graph": "nope"}, "open_graph"),
+    ({"title": "x", "locale_id": "fr-FR"}, "locale_id"),
+    ({"title": "x", "dry_run": "maybe"}, "dry_run"),
+    ({"title": "x", "skip_unchanged": 1}, "skip_unchanged"),
+])
+def test_bad_operator_input_fails_naming_the_argument(sandbox, pagemeta_connections, fx, kwargs, argument):
+    kwargs = {"page_id": fx["page_ids"][5], **kwargs}
+    op = WebflowUpdatePageOperator(task_id="t", **kwargs)
+    with pytest.raises(CMSValidationError) as info:
+        op.execute(context={})
+    assert info.value.argument == argument
+    assert sandbox.requests("webflow") == []
+
+
+def test_seo_updates_csv_targets_the_large_site_with_new_values(sandbox, pagemeta_connections, fx):
+    with CSV_PATH.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 200
+    assert list(rows[0]) == ["page_id", "seo_title", "seo_description", "og_title", "og_description"]
+    large = {p["id"]: p for p in WebflowHook().list_pages(fx["large_site_id"])}
+    assert {r["page_id"] for r in rows} <= set(large) and len({r["page_id"] for r in rows}) == len(rows)
+    for row in rows:
+        page = large[row["page_id"]]
+        assert row["seo_title"] != page["seo"]["title"] and row["og_title"] != page["openGraph"]["title"]
+        assert row["seo_description"] != page["seo"]["description"]
+
+
+@pytest.mark.dags
+def test_example_dag_updates_once_then_reports_unchanged(run_dag, sandbox, fx):
+    first_row = next(csv.DictReader(CSV_PATH.open(newline="", encoding="utf-8")))
+    first = run_dag("webflow_seo_refresh")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    [put] = sandbox.writes("webflow")
+    assert put["method"] == "PUT" and put["path"] == f"/webflow/v2/pages/{first_row['page_id']}"
+    assert put["body"]["seo"] == {"title": first_row["seo_title"], "description": first_row["seo_description"]}
+    sandbox.clear_requests()
+    second = run_dag("webflow_seo_refresh")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert sandbox.writes("webflow") == []
+    assert [r["method"] for r in sandbox.requests("webflow")] == ["GET"]
+    assert re.search(r"is unchanged", second.stdout + second.stderr)
