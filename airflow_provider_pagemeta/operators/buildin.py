@@ -77,10 +77,10 @@ class BuildinUpdatePageOperator(BaseOperator):
         self.buildin_conn_id = buildin_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        update = self._validated_update()
+        update, given = self._validated_update()
         hook = BuildinHook(buildin_conn_id=self.buildin_conn_id)
-        fields = ", ".join(sorted(update)) + (f" (properties: {', '.join(sorted(self.properties))})"
-                                              if self.properties else "")
+        fields = ", ".join(f"properties {sorted(self.properties or {})}" if key == "properties" else key
+                           for key in given)
         if self.optimistic:
             self.log.info("Updating Buildin page %s optimistically: %s", self.page_id, fields)
             page = hook.modify_page(
@@ -93,13 +93,14 @@ class BuildinUpdatePageOperator(BaseOperator):
         self.log.info("Buildin page %s is at last_edited_time %s", self.page_id, page.get("last_edited_time"))
         return page
 
-    def _validated_update(self) -> dict[str, Any]:
-        """Check the rendered arguments before any request; returns ``update_page`` kwargs."""
+    def _validated_update(self) -> tuple[dict[str, Any], list[str]]:
+        """Check the rendered arguments before any request: ``update_page`` kwargs, keys given."""
         page_path(self.page_id)
         self.in_trash = _as_bool(self.in_trash)
         update: dict[str, Any] = {"properties": self.properties, "icon": self.icon, "cover": self.cover,
                                   "in_trash": self.in_trash}
-        if not build_update_body(**update):
+        given = list(build_update_body(**update))
+        if not given:
             raise fail("nothing to update: give properties, icon, cover or in_trash", "properties", CMS)
         if self.if_match is not None:
             self.if_match = check_if_match(self.if_match)
@@ -108,7 +109,7 @@ class BuildinUpdatePageOperator(BaseOperator):
                            "if_match", CMS)
         if self.optimistic:
             check_max_conflicts(self.max_conflicts)
-        return update
+        return update, given
 
 
 def _as_bool(value: Any) -> Any:
