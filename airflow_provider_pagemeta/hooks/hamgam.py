@@ -244,7 +244,8 @@ class HamgamHook(PageMetaHook):
             results = list(body.get("results") or [])
             yield from results
             offset += len(results)
-            if not results or not body.get("next") or offset >= int(body.get("count") or 0):
+            count = body.get("count")
+            if not results or not body.get("next") or (isinstance(count, int) and offset >= count):
                 return
             path, params = self._next_request(body["next"], path, params, offset)
 
