@@ -126,3 +126,28 @@ def test_example_dag_updates_once_then_reports_unchanged(run_dag, sandbox, fx):
     assert sandbox.writes("webflow") == []
     assert [r["method"] for r in sandbox.requests("webflow")] == ["GET"]
     assert re.search(r"is unchanged", second.stdout + second.stderr)
+
+
+def test_example_dag_structure_and_row_checks():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "dags_examples" / "webflow_seo_refresh.py"
+    spec = importlib.util.spec_from_file_location("webflow_seo_refresh_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dag = module.webflow_seo_refresh()
+    assert dag.dag_id == "webflow_seo_refresh"
+    assert dag.schedule is None and dag.catchup is False
+    assert dag.params["dry_run"] is False
+    assert {t.task_id for t in dag.tasks} == {"build_updates", "first_update", "apply_first_update"}
+    op = dag.get_task("apply_first_update")
+    assert isinstance(op, WebflowUpdatePageOperator) and op.dry_run == "{{ params.dry_run }}"
+    row = {"page_id": "a" * 24, "seo_title": "T", "seo_description": "D", "og_title": "O", "og_description": "E"}
+    assert module.row_to_update(row, 2)["open_graph"] == {
+        "title": "O", "titleCopied": False, "description": "E", "descriptionCopied": False}
+    with pytest.raises(CMSValidationError) as info:
+        module.row_to_update({**row, "page_id": "nope"}, 7)
+    assert info.value.argument == "line 7 page_id"
+    with pytest.raises(ValueError, match="line 9: empty column"):
+        module.row_to_update({**row, "og_title": " "}, 9)
