@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSNotFoundError, CMSValidationError
+from airflow_provider_pagemeta.exceptions import (
+    CMSAuthError,
+    CMSNotFoundError,
+    CMSServerError,
+    CMSValidationError,
+)
 from airflow_provider_pagemeta.hooks.hamgam import HamgamHook
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS, SandboxControl
 
@@ -70,6 +75,13 @@ def test_list_never_follows_next_off_the_connection_and_counts_offset_itself(san
     assert [m["id"] for m in metas] == [1, 2, 3, 4]  # two faked, then the real rows from offset 2
     path = f"{BASE}/38/meta/"
     assert calls(sandbox) == [("GET", path, {"ordering": "id"}), ("GET", path, {"ordering": "id", "offset": "2"})]
+
+
+def test_list_refuses_a_next_link_that_does_not_advance(sandbox, hook):
+    fake_first_page(sandbox, f"{sandbox.cms_url('hamgam')}/api/pages/base/38/meta/?ordering=id")
+    with pytest.raises(CMSServerError, match="paging does not advance"):
+        list(hook.list_page_meta(38))
+    assert len(sandbox.requests("hamgam")) == 1
 
 
 # ---------------------------------------------------------------------- get / create / update

@@ -28,7 +28,7 @@ from airflow.sdk.definitions._internal.types import NOTSET, ArgNotSet
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.core.paths import join, segment
 from airflow_provider_pagemeta.core.validation import fail, require_mapping, require_positive_int, require_str
-from airflow_provider_pagemeta.exceptions import CMSNotFoundError
+from airflow_provider_pagemeta.exceptions import CMSNotFoundError, CMSServerError
 
 CMS = "hamgam"
 #: Listing order sent with every list request: the unique id, so offset pages of a page whose
@@ -237,9 +237,9 @@ class HamgamHook(PageMetaHook):
         path = self._list_path(page_id)
         params: dict[str, Any] = {"ordering": LIST_ORDERING, **({"limit": limit} if limit else {})}
         offset = 0
-        seen: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
-        while (path, tuple(sorted(params.items()))) not in seen:
-            seen.add((path, tuple(sorted(params.items()))))
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        while True:
+            self._check_progress(seen, params)
             body = self.request_json("GET", path, call="list_page_meta", params=params)
             results = list(body.get("results") or [])
             yield from results
@@ -248,6 +248,17 @@ class HamgamHook(PageMetaHook):
             if not results or not body.get("next") or (isinstance(count, int) and offset >= count):
                 return
             path, params = self._next_request(body["next"], path, params, offset)
+
+    def _check_progress(self, seen: set[tuple[tuple[str, str], ...]], params: dict[str, Any]) -> None:
+        """Refuse to ask for the same listing page twice: a ``next`` that loops would otherwise
+        page forever, and a listing cut short would make ``set_page_meta`` re-create keys."""
+        page = tuple(sorted((k, str(v)) for k, v in params.items()))
+        if page in seen:
+            raise CMSServerError(
+                f"the listing's next link repeats a page already read ({dict(page)}); paging does not advance",
+                cms=CMS, method="GET", call="list_page_meta",
+            )
+        seen.add(page)
 
     def _next_request(
         self, next_url: str, path: str, params: dict[str, Any], offset: int
