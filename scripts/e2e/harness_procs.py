@@ -1,0 +1,145 @@
+"""Process management for the e2e harness: start servers in their own process groups, stop them all.
+
+Every service runs in a new session (``start_new_session=True``), so one ``killpg`` reaches the
+service and every child it forks (Celery's pool processes, PostgreSQL's backends, the API server's
+workers). Stopping is escalation with a bound: the service's polite signal, then SIGKILL. Afterwards
+``/proc`` is scanned for any process still in one of our groups, because "we sent the signal" is not
+"nothing is left running".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago; the OS picks it so parallel runs never collide."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(what: str, probe: Callable[[], bool], timeout: float, interval: float = 0.5,
+             alive: Callable[[], bool] | None = None) -> float:
+    """Poll ``probe`` until it is true, failing after ``timeout`` s or as soon as ``alive`` says the server died.
+
+    Returns the seconds waited, which the summary reports as start-up cost.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    while True:
+        try:
+            if probe():
+                return time.monotonic() - started
+        except Exception:
+            pass
+        if alive is not None and not alive():
+            raise RuntimeError(f"{what} exited while we waited for it")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def tcp_open(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
+@dataclass
+class Service:
+    """One started server: its process, its log file, and how it wants to be asked to stop."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    stop_signal: int = signal.SIGTERM
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pgid(self) -> int:
+        """The process group id: equal to the pid because each service starts a new session."""
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+def group_members(pgid: int) -> list[int]:
+    """Pids (zombies excluded) whose process group is ``pgid``, read from ``/proc``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (field 2) may contain spaces, so split after its closing parenthesis.
+        fields = stat[stat.rindex(")") + 2:].split()
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+class ServiceGroup:
+    """The set of services one harness run started; stops them in reverse start order."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.services: list[Service] = []
+
+    def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None,
+              user: str | None = None, stop_signal: int = signal.SIGTERM) -> Service:
+        """Start ``argv`` detached in its own session with stdout+stderr in ``<log_dir>/<name>.log``."""
+        log_path = self.log_dir / f"{name}.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(
+            list(argv), env=dict(env), cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, user=user,
+        )
+        service = Service(name, proc, log_path, stop_signal, log_file)
+        self.services.append(service)
+        return service
+
+    def stop_all(self, grace: float = 25.0) -> list[str]:
+        """Stop every service (polite signal, then SIGKILL after ``grace`` s); return leftovers, if any."""
+        for service in reversed(self.services):
+            self._stop(service, grace)
+        leftovers = []
+        for service in self.services:
+            for pid in group_members(service.pgid):
+                leftovers.append(f"{service.name}: pid {pid}")
+            if service.log_file is not None:
+                service.log_file.close()
+        return leftovers
+
+    @staticmethod
+    def _signal_group(service: Service, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(service.pgid, sig)
+
+    def _stop(self, service: Service, grace: float) -> None:
+        """Signal the whole group, so children orphaned by an early leader exit are reached too."""
+        if service.alive() or group_members(service.pgid):
+            self._signal_group(service, service.stop_signal)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and (service.alive() or group_members(service.pgid)):
+            time.sleep(0.2)
+        if service.alive() or group_members(service.pgid):
+            self._signal_group(service, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                service.proc.wait(timeout=10)
+        elif service.proc.returncode is None:
+            service.proc.wait(timeout=5)
