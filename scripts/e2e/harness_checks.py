@@ -115,7 +115,7 @@ def subset_mismatches(expected: Any, actual: Any, where: str = "") -> list[str]:
 
 def find_tokens(paths: Iterable[Path], tokens: Mapping[str, str]) -> list[str]:
     """``file: token name`` for every log file that contains a token value verbatim."""
-    leaks = []
+    leaks: list[str] = []
     needles = {name: value.encode() for name, value in tokens.items()}
     for path in paths:
         try:
@@ -129,3 +129,11 @@ def find_tokens(paths: Iterable[Path], tokens: Mapping[str, str]) -> list[str]:
 def files_under(*roots: Path) -> list[Path]:
     """Every regular file below the given folders (missing folders are skipped)."""
     return sorted(p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+
+
+_RECEIVED = re.compile(r"Task \S*execute_workload\[[0-9a-f-]+\] received")
+
+
+def tasks_received(worker_log: str) -> int:
+    """How many Airflow workloads one Celery worker took from the broker, read from its log."""
+    return len(_RECEIVED.findall(worker_log))

@@ -15,6 +15,7 @@ the previous one.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import pwd
@@ -240,12 +241,14 @@ def _redis_ping(port: int) -> bool:
         return sock.recv(64).startswith(b"+PONG")
 
 
-def start_sandbox(group: ServiceGroup, port: int, limit: int, window: float) -> None:
+def start_sandbox(group: ServiceGroup, port: int, args: argparse.Namespace) -> None:
+    """The sandbox as its own process, like a remote CMS: every Airflow process reaches it over TCP."""
     import requests
 
     service = group.start("sandbox", [
         sys.executable, "-m", "airflow_provider_pagemeta.sandbox", "--port", str(port),
-        "--webflow-rate-limit", str(limit), "--webflow-rate-window", str(window),
+        "--webflow-rate-limit", str(args.webflow_rate_limit), "--webflow-rate-window", str(args.webflow_rate_window),
+        "--buttercms-apply-delay", str(args.buttercms_apply_delay),
     ], env=dict(os.environ), cwd=ROOT)
     record_pgids(group)
     url = f"http://127.0.0.1:{port}/_sandbox/fixtures"
@@ -311,10 +314,13 @@ def start_airflow(group: ServiceGroup, env: dict[str, str], ports: Ports) -> Non
     waited = wait_for("api-server", lambda: requests.get(health, timeout=3).ok, 180, 1.0, alive=api.alive)
     log(f"api-server healthy after {waited:.0f} s")
     for worker in workers:
-        wait_for(worker.name, lambda w=worker: " ready." in w.log_path.read_text(errors="replace"), 180, 1.0,
-                 alive=worker.alive)
+        wait_for(worker.name, functools.partial(_log_says, worker.log_path, " ready."), 180, 1.0, alive=worker.alive)
     log("both Celery workers ready")
     wait_for("scheduler+triggerer+dag-processor healthy", lambda: _all_healthy(health), 180, 1.0)
+
+
+def _log_says(path: Path, text: str) -> bool:
+    return text in path.read_text(errors="replace")
 
 
 def _all_healthy(url: str) -> bool:
@@ -416,7 +422,7 @@ def task_states(port: int) -> list[tuple[str, str, int, str | None, int]]:
     with _pg_connect(port) as conn, conn.cursor() as cur:
         cur.execute("SELECT dag_id, task_id, map_index, state, try_number FROM task_instance "
                     "ORDER BY dag_id, task_id, map_index")
-        return [tuple(row) for row in cur.fetchall()]  # type: ignore[misc]
+        return [tuple(row) for row in cur.fetchall()]
 
 
 def return_values(port: int, dag_id: str) -> list[Any]:
@@ -526,6 +532,14 @@ def check_bulk(verdict: Verdict, log_entries: list[dict[str, Any]], port: int, i
     return throttled
 
 
+def check_workers(verdict: Verdict) -> dict[str, int]:
+    """Both Celery workers must have run tasks, or the run proved nothing about state across workers."""
+    per_worker = {name: checks.tasks_received((LOGS / f"{name}.log").read_text(errors="replace")) for name in WORKERS}
+    verdict.add("tasks spread over both workers", all(per_worker.values()),
+                ", ".join(f"{name}: {n} task(s)" for name, n in per_worker.items()))
+    return per_worker
+
+
 def check_tokens(verdict: Verdict) -> None:
     from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
@@ -567,6 +581,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--dags-folder", type=Path, default=ROOT / "dags_examples")
     parser.add_argument("--webflow-rate-limit", type=int, default=20, help="sandbox Webflow requests per window")
     parser.add_argument("--webflow-rate-window", type=float, default=10.0, help="sandbox Webflow window (s)")
+    parser.add_argument("--buttercms-apply-delay", type=float, default=20.0,
+                        help="seconds before a ButterCMS 202 becomes readable: longer than the gap between the "
+                             "publish task and the sensor's first check, so the sensor must defer")
     parser.add_argument("--run-timeout", type=float, default=600.0, help="bound on waiting for the DAG runs (s)")
     return parser.parse_args()
 
@@ -599,16 +616,18 @@ def execute(args: argparse.Namespace, group: ServiceGroup, timings: dict[str, fl
     log(f"postgres ({pg_bin}, user {pg_user or 'current'}) on {ports.postgres}, redis on {ports.redis}")
     start_postgres(group, pg_bin, pg_user, ports.postgres)
     start_redis(group, ports.redis)
-    start_sandbox(group, ports.sandbox, args.webflow_rate_limit, args.webflow_rate_window)
+    start_sandbox(group, ports.sandbox, args)
     sandbox = f"http://127.0.0.1:{ports.sandbox}"
     log(f"sandbox on {sandbox} (webflow {args.webflow_rate_limit} req / {args.webflow_rate_window:g} s)")
     env = airflow_env(ports, dags, args.webflow_rate_window)
     start_airflow(group, env, ports)
     import_errors = wait_parsed(ports.postgres, ids, 240)
+    log(f"DAGs parsed ({len(import_errors)} import error(s))")
     timings["start-up"] = time.monotonic() - STARTED - timings["install"]
     runnable = [i for i in ids if i not in import_errors]
     observed = Observed()
     if runnable:
+        log("unpausing and triggering")
         trigger_all(env, runnable)
         log(f"triggered {len(runnable)} DAG(s)")
         monitor(ports.postgres, runnable, args.run_timeout, observed)
@@ -622,6 +641,7 @@ def execute(args: argparse.Namespace, group: ServiceGroup, timings: dict[str, fl
     throttled = check_bulk(verdict, log_entries, ports.postgres, runnable)
     check_webflow_state(verdict, log_entries, sandbox)
     check_deferral(verdict, observed, runnable)
+    check_workers(verdict)
     check_tokens(verdict)
     timings["total"] = time.monotonic() - STARTED
     print_summary(verdict, observed, log_entries, throttled, timings)

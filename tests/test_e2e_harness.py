@@ -1,0 +1,121 @@
+"""Unit tests of the e2e harness's pure helpers (``scripts/e2e/``).
+
+The full ``make e2e`` takes minutes and needs PostgreSQL and Redis, so it is not part of ``make
+test``; these tests make sure the judgements it bases its exit code on (429 counting, write checks,
+read-back comparison, token scan, process-group scan) are right, in milliseconds.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts" / "e2e"))
+
+import harness_checks as checks
+from harness_procs import ServiceGroup, group_members
+
+
+def entry(method: str, path: str, status: int, body: object = None, query: object = None) -> dict[str, object]:
+    return {"method": method, "path": path, "status": status, "body": body, "query": query or {}, "headers": {}}
+
+
+LOG = [
+    entry("GET", "/webflow/v2/sites/s1/pages", 200),
+    entry("PUT", "/webflow/v2/pages/aaa", 200, {"seo": {"title": "old"}}),
+    entry("PUT", "/webflow/v2/pages/aaa", 429, {"seo": {"title": "x"}}),
+    entry("PUT", "/webflow/v2/pages/aaa", 200, {"seo": {"title": "new"}}),
+    entry("PATCH", "/buildin/v2/pages/p1", 409, {}),
+    entry("PATCH", "/buildin/v2/pages/p1", 200, {"properties": {}}),
+    entry("POST", "/hamgam/api/pages/base/1/meta/", 400, {"key": "k"}),
+]
+
+
+def test_count_429_counts_only_the_named_cms() -> None:
+    assert checks.count_429(LOG, "webflow") == 1
+    assert checks.count_429(LOG, "buildin") == 0
+
+
+def test_requests_per_cms_splits_reads_writes_and_2xx() -> None:
+    table = checks.requests_per_cms(LOG)
+    assert table["webflow"] == {"requests": 4, "reads": 1, "writes": 3, "writes_2xx": 2, "429": 1}
+    assert table["buildin"]["writes_2xx"] == 1
+
+
+def test_bad_writes_tolerates_429_and_buildin_409_but_not_a_400() -> None:
+    assert checks.bad_writes(LOG, "webflow") == []
+    assert checks.bad_writes(LOG, "buildin") == []
+    assert checks.bad_writes(LOG, "hamgam") == ["POST /hamgam/api/pages/base/1/meta/ -> 400"]
+
+
+def test_last_successful_writes_keeps_the_last_2xx_body_per_page() -> None:
+    latest = checks.last_successful_writes(LOG, "webflow")
+    assert latest == {("/webflow/v2/pages/aaa", ""): {"seo": {"title": "new"}}}
+
+
+def test_subset_mismatches_names_dotted_paths_and_ignores_extra_keys() -> None:
+    current = {"seo": {"title": "new", "description": "d"}, "id": "aaa"}
+    assert checks.subset_mismatches({"seo": {"title": "new"}}, current) == []
+    assert checks.subset_mismatches({"seo": {"title": "other", "x": 1}}, current) == ["seo.title", "seo.x"]
+    assert checks.subset_mismatches({"seo": {"title": "t"}}, {"seo": None}) == ["seo"]
+
+
+def test_cms_used_by_dag_separates_operator_and_hook_imports() -> None:
+    source = (
+        "from airflow_provider_pagemeta.operators.webflow import WebflowUpdatePageOperator\n"
+        "from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook\n"
+        "from airflow_provider_pagemeta.core.paths import segment\n"
+    )
+    assert checks.cms_used_by_dag(source) == {"webflow": {"operators"}, "buttercms": {"hooks"}}
+
+
+def test_find_tokens_reports_file_and_token_name(tmp_path: Path) -> None:
+    clean = tmp_path / "a.log"
+    clean.write_text("Authorization: ***\n")
+    leaky = tmp_path / "sub" / "b.log"
+    leaky.parent.mkdir()
+    leaky.write_text("sent wf-secret-token-123456789012 oops\n")
+    files = checks.files_under(tmp_path, tmp_path / "missing")
+    assert files == [clean, leaky]
+    assert checks.find_tokens(files, {"webflow": "wf-secret-token-123456789012"}) == [f"{leaky}: webflow"]
+
+
+def test_tasks_received_counts_celery_receipts() -> None:
+    text = (
+        "[info] Task execute_workload[15b626a2-0272-4770-82b8-af0f638fc529] received [celery.worker.strategy]\n"
+        "[info] Task execute_workload[15b626a2-0272-4770-82b8-af0f638fc529] succeeded in 1.2s\n"
+        "[info] Task airflow.providers.celery.executors.celery_executor_utils.execute_workload[8fc0-23bc] received\n"
+    )
+    assert checks.tasks_received(text) == 2
+
+
+def wait_members(pgid: int, count: int) -> list[int]:
+    """Poll (bounded) until the group has ``count`` live members: the child needs a moment to fork."""
+    members: list[int] = []
+    for _ in range(100):
+        members = group_members(pgid)
+        if len(members) >= count:
+            break
+        subprocess.run(["sleep", "0.05"], check=True)
+    return members
+
+
+def test_service_group_stops_a_whole_process_group_including_children(tmp_path: Path) -> None:
+    group = ServiceGroup(tmp_path)
+    # The backgrounded child is what a leader-only kill would leave behind.
+    service = group.start("shell", ["bash", "-c", "sleep 300 & wait"], env={"PATH": "/usr/bin:/bin"})
+    assert len(wait_members(service.pgid, 2)) == 2
+    assert group.stop_all(grace=5) == []
+    assert group_members(service.pgid) == []
+    assert service.proc.returncode is not None
+
+
+def test_service_group_escalates_to_sigkill(tmp_path: Path) -> None:
+    group = ServiceGroup(tmp_path)
+    service = group.start("stubborn", ["bash", "-c", "trap '' TERM; sleep 300; true"], env={"PATH": "/usr/bin:/bin"},
+                          stop_signal=signal.SIGTERM)
+    assert len(wait_members(service.pgid, 2)) == 2
+    assert group.stop_all(grace=0.5) == []
+    assert service.proc.returncode == -signal.SIGKILL
