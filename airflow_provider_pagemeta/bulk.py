@@ -15,13 +15,15 @@ knows nothing about any CMS.
 
 from __future__ import annotations
 
+import ast
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_provider_pagemeta.core.pacing import RateLimitPacer
-from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSError
+from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSError, CMSValidationError
 
 Diff = dict[str, dict[str, Any]]
 
@@ -289,3 +291,39 @@ def chunked(items: Sequence[BulkItem], size: int) -> Iterator[Sequence[BulkItem]
     """Consecutive slices of at most ``size`` items (bulk endpoints cap their batch size)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def rows_from(updates: Any, argument: str = "updates") -> list[Any]:
+    """The rows of a bulk operator's ``updates`` after templating.
+
+    An XComArg arrives as the upstream task's list; a Jinja template renders to a string, which
+    is read as JSON (or a Python literal, what ``{{ ... }}`` of a list gives).
+    """
+    if isinstance(updates, str):
+        text = updates.strip()
+        try:
+            updates = json.loads(text)
+        except ValueError:
+            try:
+                updates = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                raise CMSValidationError(
+                    f"{argument} rendered to a string that is neither JSON nor a Python list: {text[:80]!r}",
+                    argument=argument,
+                ) from None
+    if isinstance(updates, tuple):
+        updates = list(updates)
+    if not isinstance(updates, list):
+        raise CMSValidationError(
+            f"{argument} must be a list of dicts, got {type(updates).__name__}", argument=argument
+        )
+    return updates
+
+
+def non_negative_int(value: Any, argument: str, cms: str | None = None) -> int:
+    """``max_failures`` and friends: a whole number >= 0 (a rendered digit string is accepted)."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CMSValidationError(f"{argument} must be a whole number >= 0, got {value!r}", argument=argument, cms=cms)
+    return value

@@ -89,3 +89,9 @@ def test_cli_serves_on_the_given_port():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_skip_lets_matching_requests_through_first(sandbox: SandboxControl):
+    sandbox.fault(path="/hamgam/*", status=503, skip=2, count=1)
+    statuses = [requests.get(f"{sandbox.url}/hamgam/api/x", timeout=5).status_code for _ in range(4)]
+    assert statuses[2] == 503 and 503 not in statuses[:2] + statuses[3:]

@@ -26,6 +26,9 @@ from collections.abc import Callable, Mapping
 
 #: Safety margin on the even spacing: clocks and network jitter must not tip a window over.
 SPREAD_MARGIN = 1.03
+#: We time a window from when we send; the CMS from when the request arrives. Waiting this much
+#: longer than a full window covers the network latency in between.
+LATENCY_ALLOWANCE = 0.25
 
 
 class RateLimitPacer:
@@ -81,8 +84,8 @@ class RateLimitPacer:
             return 0.0
         self.remaining = None  # one wait per report; the next response tells us again
         if self.limit and len(self._sent) >= self.limit:
-            return self._sent[-self.limit] + self.window
-        return now + self.window
+            return self._sent[-self.limit] + self.window + LATENCY_ALLOWANCE
+        return now + self.window + LATENCY_ALLOWANCE
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

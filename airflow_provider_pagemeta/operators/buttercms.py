@@ -11,15 +11,23 @@ runs, and it never writes.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_pagemeta.bulk import BulkItem, BulkRunner, Diff, WriteResult, non_negative_int, rows_from
 from airflow_provider_pagemeta.core import validation as v
-from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook, page_spec, validate_update
+from airflow_provider_pagemeta.exceptions import CMSError, CMSValidationError
+from airflow_provider_pagemeta.hooks.buttercms import (
+    ButterCMSHook,
+    page_differences,
+    page_spec,
+    spec_locales,
+    validate_update,
+)
 
 #: Extra time given to Airflow's deferral timeout beyond the trigger's own deadline, so the
 #: trigger's "timeout" event (which names the fields) normally arrives first.
@@ -164,3 +172,238 @@ class ButterCMSUpdatePageOperator(BaseOperator):
             f"ButterCMS update of page {self.page_type}/{self.page_slug} not confirmed: {what}; "
             f"fields still different: {', '.join(differing) or '(none read)'}"
         )
+
+
+# ---------------------------------------------------------------------- bulk
+BULK_ROW_KEYS = frozenset({"page_type", "page_slug", "fields", "fields_by_locale", "status", "locale"})
+
+
+def _value_at(data: Any, path: str) -> Any:
+    """The value at a dotted path (``seo.title``) of a page's fields, or None when absent."""
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+class ButterCMSBulkAdapter:
+    """The ButterCMS half of a bulk run (see :mod:`airflow_provider_pagemeta.bulk`).
+
+    ButterCMS has no cheap way to read many pages at once, so current values cost one read per
+    page and locale; that is still cheaper than a write that would have changed nothing, and it
+    is what lets a retried task skip the pages an earlier try already updated.
+    """
+
+    cms = "buttercms"
+
+    def __init__(self, hook: ButterCMSHook) -> None:
+        self.hook = hook
+
+    def prepare(self, rows: Sequence[Any]) -> list[BulkItem]:
+        if not isinstance(rows, (list, tuple)):
+            raise v.fail(f"updates must be a list of dicts, got {type(rows).__name__}", "updates", self.cms)
+        items: list[BulkItem] = []
+        seen: dict[tuple[str, str, str], int] = {}
+        for index, row in enumerate(rows):
+            item = self._prepare_row(index, row)
+            for locale in spec_locales(item.spec):
+                key = (str(item.spec["page_type"]), str(item.spec["page_slug"]), str(locale))
+                if key in seen:
+                    raise v.fail(
+                        f"updates[{index}] updates the same page and locale as updates[{seen[key]}] "
+                        f"({key[0]}/{key[1]}, locale {locale or 'default'}); merge the two rows",
+                        f"updates[{index}]", self.cms,
+                    )
+                seen[key] = index
+            items.append(item)
+        return items
+
+    def _prepare_row(self, index: int, row: Any) -> BulkItem:
+        where = f"updates[{index}]"
+        if not isinstance(row, dict):
+            raise v.fail(f"{where} must be a dict, got {type(row).__name__}", where, self.cms)
+        v.check_keys(row, BULK_ROW_KEYS, where, cms=self.cms)
+        try:
+            validate_update(
+                row.get("page_type"), row.get("page_slug"), fields=row.get("fields"),
+                fields_by_locale=row.get("fields_by_locale"), status=row.get("status", "draft"),
+                locale=row.get("locale"),
+            )
+            spec = page_spec(
+                row.get("page_type"), row.get("page_slug"), expected_fields=row.get("fields"),
+                expected_fields_by_locale=row.get("fields_by_locale"), locale=row.get("locale"),
+            )
+        except CMSValidationError as exc:
+            raise v.fail(f"{where}: {exc.message}", f"{where}.{exc.argument}", self.cms) from None
+        key = f"{row['page_type']}/{row['page_slug']}"
+        if row.get("locale"):
+            key += f"@{row['locale']}"
+        target = {k: row[k] for k in ("fields", "fields_by_locale", "locale") if row.get(k) is not None}
+        target["status"] = row.get("status", "draft")
+        return BulkItem(index=index, key=key, target=target, spec=spec)
+
+    def read_current(self, items: Sequence[BulkItem]) -> Iterator[tuple[BulkItem, Any, CMSError | None]]:
+        for item in items:
+            spec = item.spec
+            try:
+                pages = {
+                    locale: self.hook.get_page(spec["page_type"], spec["page_slug"], locale=locale)
+                    for locale in spec_locales(spec)
+                }
+            except CMSError as exc:
+                yield item, None, exc
+                continue
+            yield item, pages, None
+
+    def diff(self, item: BulkItem, current: Any) -> Diff:
+        changes: Diff = {}
+        for path in page_differences(item.spec, current):
+            locale, _, field_path = path.rpartition(":")
+            fields = current.get(locale or item.spec.get("locale"), {}).get("fields", {})
+            expected = item.target.get("fields_by_locale", {}).get(locale) if locale else item.target["fields"]
+            changes[path] = {"old": _value_at(fields, field_path), "new": _value_at(expected, field_path)}
+        return changes
+
+    def write(self, items: Sequence[BulkItem]) -> Iterator[WriteResult]:
+        for item in items:
+            t = item.target
+            try:
+                self.hook.update_page(
+                    item.spec["page_type"], item.spec["page_slug"], fields=t.get("fields"),
+                    fields_by_locale=t.get("fields_by_locale"), status=t["status"], locale=t.get("locale"),
+                )
+            except CMSError as exc:
+                yield WriteResult(item, exc)
+                continue
+            yield WriteResult(item)
+
+    def requests_sent(self) -> int:
+        return self.hook.request_count
+
+
+class ButterCMSBulkUpdatePagesOperator(BaseOperator):
+    """Update many ButterCMS pages in one task, on the shared bulk engine.
+
+    :param updates: a list of dicts (or an XComArg / a template rendering to a list), each with
+        ``page_type``, ``page_slug``, ``fields`` or ``fields_by_locale``, and optional ``status``
+        (default ``draft``) and ``locale``. Every row is validated before the first request.
+    :param skip_unchanged: read each page first (one read per page and locale) and send no write
+        for a page that already shows the values; this is also what makes a retried task resume
+        without re-sending what an earlier try applied.
+    :param dry_run: send no write; return and log the per-page diff (field: old -> new).
+    :param max_failures: how many pages may fail before the task fails (after all were tried).
+    :param wait_for_completion: after the 202s, confirm every written page with ONE poller over
+        the whole set; ``deferrable=True`` does it with one trigger in the triggerer.
+    :param poll_interval: seconds between read rounds while waiting.
+    :param timeout: seconds to wait for all pages to show their updates.
+
+    Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
+    requests, changed_pages`` (+ ``changes`` on a dry run, + ``confirmed`` when waiting).
+    """
+
+    template_fields: Sequence[str] = ("updates",)
+    ui_color = "#fff3c4"
+    # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), a method
+    # Airflow 3 never calls.
+    dry_run: bool  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        *,
+        updates: Any,
+        max_failures: int = 0,
+        dry_run: bool = False,
+        skip_unchanged: bool = True,
+        wait_for_completion: bool = False,
+        deferrable: bool = False,
+        poll_interval: float = 10,
+        timeout: float = 600,
+        buttercms_conn_id: str = ButterCMSHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.updates = updates
+        self.max_failures = max_failures
+        self.dry_run = dry_run
+        self.skip_unchanged = skip_unchanged
+        self.deferrable = deferrable
+        self.wait_for_completion = wait_for_completion or deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.buttercms_conn_id = buttercms_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        rows = rows_from(self.updates)
+        max_failures = non_negative_int(self.max_failures, "max_failures", "buttercms")
+        _positive_number(self.poll_interval, "poll_interval")
+        _positive_number(self.timeout, "timeout")
+        hook = ButterCMSHook(buttercms_conn_id=self.buttercms_conn_id)
+        adapter = ButterCMSBulkAdapter(hook)
+        runner = BulkRunner(
+            adapter, skip_unchanged=self.skip_unchanged, dry_run=self.dry_run, max_failures=max_failures,
+            log=self.log.info,
+        )
+        summary = runner.run(rows)
+        if self.dry_run or not self.wait_for_completion or not summary["changed_pages"]:
+            return summary
+        changed = set(summary["changed_pages"])
+        specs = {item.key: item.spec for item in adapter.prepare(rows) if item.key in changed}
+        if self.deferrable:
+            self._defer(list(specs.values()), summary)
+        return self._confirm_in_place(hook, specs, summary)
+
+    def _defer(self, specs: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+        from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
+
+        self.log.info("Deferring: one trigger confirms %d page(s) every %s s", len(specs), self.poll_interval)
+        self.defer(
+            trigger=ButterCMSPageUpdateTrigger(
+                specs, poll_interval=float(self.poll_interval), end_time=time.time() + float(self.timeout),
+                buttercms_conn_id=self.buttercms_conn_id,
+            ),
+            method_name="execute_complete",
+            kwargs={"summary": summary},
+            timeout=timedelta(seconds=float(self.timeout) + max(DEFERRAL_MARGIN_S, 2 * float(self.poll_interval))),
+        )
+
+    def _confirm_in_place(
+        self, hook: ButterCMSHook, specs: dict[str, dict[str, Any]], summary: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One poller over the whole set: each round re-reads only the pages still pending."""
+        deadline = time.monotonic() + float(self.timeout)
+        pending = dict(specs)
+        differing: dict[str, list[str]] = {}
+        while True:
+            for key, spec in list(pending.items()):
+                check = hook.check_page(spec)
+                if check["differing"]:
+                    differing[key] = check["differing"]
+                else:
+                    pending.pop(key)
+                    differing.pop(key, None)
+            self.log.info("ButterCMS: %d/%d page(s) confirmed", len(specs) - len(pending), len(specs))
+            if not pending:
+                return {**summary, "confirmed": len(specs)}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AirflowException(_unconfirmed_message(differing))
+            time.sleep(min(float(self.poll_interval), remaining))
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any], summary: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Resume after the trigger; never re-sends an update."""
+        pages = event.get("pages") or [event]
+        if event.get("status") == "success":
+            return {**(summary or {}), "confirmed": len(pages)}
+        differing = {
+            f"{p.get('page_type')}/{p.get('page_slug')}": list(p.get("differing") or [])
+            for p in pages if p.get("status") != "success"
+        }
+        raise AirflowException(f"{_unconfirmed_message(differing)} ({event.get('message', '')})")
+
+
+def _unconfirmed_message(differing: dict[str, list[str]]) -> str:
+    listed = "; ".join(f"{page}: {', '.join(fields) or '(unread)'}" for page, fields in sorted(differing.items()))
+    return f"ButterCMS bulk update not confirmed for {len(differing)} page(s): {listed}"

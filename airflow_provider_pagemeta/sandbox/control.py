@@ -48,7 +48,7 @@ class SandboxControl:
 
     def fault(self, **fault: Any) -> None:
         """Inject one fault: ``method``, ``path`` (glob), ``status``, ``headers``, ``body``,
-        ``delay``, ``drop``, ``count``."""
+        ``delay``, ``drop``, ``count``, and ``skip`` (matching requests to let through first)."""
         self._call("POST", "faults", json=fault)
 
     def config(self, **values: Any) -> dict[str, Any]:

@@ -51,6 +51,9 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     count: int = 1
+    #: Let this many matching requests through untouched before the fault starts applying
+    #: ("fail the third write", "die after K pages").
+    skip: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.count <= 0:
@@ -72,6 +75,8 @@ class Fault:
             raise ValueError("count must be >= 1")
         if fault.delay < 0:
             raise ValueError("delay must be >= 0")
+        if fault.skip < 0:
+            raise ValueError("skip must be >= 0")
         return fault
 
 
@@ -93,6 +98,9 @@ class SandboxState:
     def take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.matches(method, path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.count -= 1
                 return fault
         return None
