@@ -77,7 +77,7 @@ class Observed:
 
     runs: dict[str, tuple[str, str]] = field(default_factory=dict)  # dag_id -> (run_id, state)
     deferred: set[tuple[str, str]] = field(default_factory=set)  # (dag_id, task_id) seen deferred
-    trigger_classes: set[str] = field(default_factory=set)
+    triggers: set[tuple[str, int | None]] = field(default_factory=set)  # (classpath, triggerer job id)
     run_seconds: float = 0.0
 
 
@@ -385,8 +385,8 @@ def monitor(port: int, ids: list[str], timeout: float, observed: Observed) -> No
                 observed.runs[dag_id] = (run_id, state)
             cur.execute("SELECT dag_id, task_id FROM task_instance WHERE state = 'deferred'")
             observed.deferred.update((d, t) for d, t in cur.fetchall())
-            cur.execute("SELECT classpath FROM trigger")
-            observed.trigger_classes.update(row[0] for row in cur.fetchall())
+            cur.execute("SELECT classpath, triggerer_id FROM trigger")
+            observed.triggers.update((c, t) for c, t in cur.fetchall())
         states = {i: observed.runs.get(i, ("", "none"))[1] for i in ids}
         report = ", ".join(f"{i}={s}" for i, s in states.items())
         if report != last_report:
@@ -493,24 +493,43 @@ def check_webflow_state(verdict: Verdict, log_entries: list[dict[str, Any]], san
                 f"{len(pages)} page(s) read back" + (f"; differing: {problems[:5]}" if problems else ""))
 
 
-def check_deferral(verdict: Verdict, observed: Observed, ids: list[str]) -> None:
-    """The ButterCMS wait must leave the worker (deferred) and run in the triggerer process, not inline."""
+def check_deferral(verdict: Verdict, observed: Observed, ids: list[str], port: int) -> None:
+    """The ButterCMS wait must leave the worker (deferred) and run in the triggerer process, not inline.
+
+    Evidence from three places: the DB showed the task ``deferred`` (seen by the monitor) and its worker
+    log says ``Pausing task as DEFERRED``; the trigger row was assigned to a triggerer job; and the
+    trigger's own log lines sit in ``<task log>.trigger.<job id>.log``, the file the triggerer writes for
+    the job it runs as, with ``job.job_type = TriggererJob`` for that id.
+    """
     if DEFERRING_DAG not in ids:
         verdict.add("deferral", True, f"skipped: no {DEFERRING_DAG} DAG yet")
         return
     seen_db = sorted(t for d, t in observed.deferred if d == DEFERRING_DAG)
     marker = "Pausing task as DEFERRED"
-    task_logs = [p for p in task_log_files(DEFERRING_DAG) if marker in p.read_text(errors="replace")]
-    from_logs = sorted({_task_of(p) for p in task_logs})
-    triggerer_log = (LOGS / "triggerer.log").read_text(errors="replace")
-    in_triggerer = TRIGGER_CLASS in triggerer_log
-    inline = any("[DAG TEST]" in p.read_text(errors="replace") for p in checks.files_under(LOGS))
+    logs = task_log_files(DEFERRING_DAG)
+    from_logs = sorted({_task_of(p) for p in logs if marker in p.read_text(errors="replace")})
     verdict.add("deferral: task deferred", bool(seen_db or from_logs),
-                f"seen deferred in DB: {seen_db or 'none'}; task logs with 'Pausing task as DEFERRED': "
-                f"{from_logs or 'none'}")
+                f"seen deferred in DB: {seen_db or 'none'}; task logs with '{marker}': {from_logs or 'none'}")
+    trigger_logs = {p: int(m.group(1)) for p in logs if (m := re.search(r"\.log\.trigger\.(\d+)\.log$", p.name))
+                    and TRIGGER_CLASS in p.read_text(errors="replace")}
+    jobs = job_types(port, set(trigger_logs.values()) | {j for _, j in observed.triggers if j is not None})
+    assigned = sorted({f"{c.rsplit('.', 1)[-1]} -> job {j} ({jobs.get(j, '?') if j else 'unassigned'})"
+                       for c, j in observed.triggers})
+    in_triggerer = bool(trigger_logs) and all(jobs.get(j) == "TriggererJob" for j in trigger_logs.values())
+    inline = [p.name for p in checks.files_under(LOGS, HOME / "logs") if "[DAG TEST]" in p.read_text(errors="replace")]
     verdict.add("deferral: trigger ran in the triggerer", in_triggerer and not inline,
-                f"{TRIGGER_CLASS} in triggerer.log: {in_triggerer}; inline trigger runs: {inline}; "
-                f"trigger classes seen: {sorted(observed.trigger_classes) or 'none'}")
+                f"{TRIGGER_CLASS} log lines in {[p.name for p in trigger_logs] or 'no trigger log'} written by "
+                f"job(s) {sorted({f'{j}={jobs.get(j)}' for j in trigger_logs.values()})}; trigger rows: "
+                f"{assigned or 'none seen'}; inline trigger runs: {inline or 'none'}")
+
+
+def job_types(port: int, job_ids: set[int]) -> dict[int, str]:
+    """``job.job_type`` per id: tells a TriggererJob from a scheduler or an inline ``dags test`` run."""
+    if not job_ids:
+        return {}
+    with _pg_connect(port) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, job_type FROM job WHERE id = ANY(%s)", (sorted(job_ids),))
+        return {int(i): str(t) for i, t in cur.fetchall()}
 
 
 def _task_of(path: Path) -> str:
@@ -560,7 +579,7 @@ def print_summary(verdict: Verdict, observed: Observed, log_entries: list[dict[s
     for dag_id, (run_id, state) in sorted(observed.runs.items()):
         print(f"  {dag_id:<28} {state:<8} {run_id}")
     print(f"Deferred tasks seen: {sorted(observed.deferred) or 'none'}")
-    print(f"Trigger classes seen: {sorted(observed.trigger_classes) or 'none'}")
+    print(f"Triggers seen (classpath, triggerer job): {sorted(observed.triggers, key=str) or 'none'}")
     print("Requests per CMS (sandbox log):")
     for cms, counts in checks.requests_per_cms(log_entries).items():
         print(f"  {cms:<10} " + ", ".join(f"{k}={v}" for k, v in counts.items()))
@@ -579,8 +598,9 @@ def print_summary(verdict: Verdict, observed: Observed, log_entries: list[dict[s
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--dags-folder", type=Path, default=ROOT / "dags_examples")
-    parser.add_argument("--webflow-rate-limit", type=int, default=20, help="sandbox Webflow requests per window")
-    parser.add_argument("--webflow-rate-window", type=float, default=10.0, help="sandbox Webflow window (s)")
+    parser.add_argument("--webflow-rate-limit", type=int, default=60,
+                        help="sandbox Webflow requests per window: 240 pages at 60 per 15 s take about a minute")
+    parser.add_argument("--webflow-rate-window", type=float, default=15.0, help="sandbox Webflow window (s)")
     parser.add_argument("--buttercms-apply-delay", type=float, default=20.0,
                         help="seconds before a ButterCMS 202 becomes readable: longer than the gap between the "
                              "publish task and the sensor's first check, so the sensor must defer")
@@ -640,7 +660,7 @@ def execute(args: argparse.Namespace, group: ServiceGroup, timings: dict[str, fl
     check_writes(verdict, log_entries, dags, runnable)
     throttled = check_bulk(verdict, log_entries, ports.postgres, runnable)
     check_webflow_state(verdict, log_entries, sandbox)
-    check_deferral(verdict, observed, runnable)
+    check_deferral(verdict, observed, runnable, ports.postgres)
     check_workers(verdict)
     check_tokens(verdict)
     timings["total"] = time.monotonic() - STARTED
