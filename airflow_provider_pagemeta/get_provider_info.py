@@ -52,7 +52,7 @@ def _connection(
         "ui-field-behaviour": {
             "hidden-fields": ["schema", "login", "port"],
             "relabeling": {"password": token_label, "host": "Base URL"},
-            "placeholders": {"host": host_placeholder, "password": f"{name} {token_label.lower()}"},
+            "placeholders": {"host": host_placeholder, "password": f"{name} {token_label}"},
         },
     }
 
