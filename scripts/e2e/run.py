@@ -514,7 +514,7 @@ def check_deferral(verdict: Verdict, observed: Observed, ids: list[str], port: i
                     and TRIGGER_CLASS in p.read_text(errors="replace")}
     jobs = job_types(port, set(trigger_logs.values()) | {j for _, j in observed.triggers if j is not None})
     assigned = sorted({f"{c.rsplit('.', 1)[-1]} -> job {j} ({jobs.get(j, '?') if j else 'unassigned'})"
-                       for c, j in observed.triggers})
+                       for c, j in observed.triggers if j is not None})
     in_triggerer = bool(trigger_logs) and all(jobs.get(j) == "TriggererJob" for j in trigger_logs.values())
     inline = [p.name for p in checks.files_under(LOGS, HOME / "logs") if "[DAG TEST]" in p.read_text(errors="replace")]
     verdict.add("deferral: trigger ran in the triggerer", in_triggerer and not inline,
@@ -544,10 +544,11 @@ def check_bulk(verdict: Verdict, log_entries: list[dict[str, Any]], port: int, i
     if BULK_DAG in ids:
         summaries = [v for v in return_values(port, BULK_DAG) if isinstance(v, dict) and "failed" in v]
         failed = sum(int(v.get("failed", 0)) for v in summaries)
+        shown = "; ".join(f"total={v.get('total')} updated={v.get('updated')} unchanged={v.get('unchanged')} "
+                          f"failed={v.get('failed')} requests={v.get('requests')}" for v in summaries)
         verdict.add("bulk refresh: no failed page", failed == 0,
-                    f"{len(summaries)} bulk summary(ies); failed={failed}; "
-                    + "; ".join(f"total={v.get('total')} updated={v.get('updated')} unchanged={v.get('unchanged')}"
-                                for v in summaries))
+                    f"{len(summaries)} bulk summary(ies): {shown}" if summaries
+                    else "no bulk summary in XCom (the DAG is still the single-page version)")
     return throttled
 
 
