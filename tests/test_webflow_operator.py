@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
-from airflow_provider_pagemeta.operators.webflow import WebflowUpdatePageOperator
+from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator, WebflowUpdatePageOperator
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 
 CSV_PATH = Path(__file__).resolve().parent.parent / "dags_examples" / "data" / "seo_updates.csv"
@@ -113,19 +112,26 @@ def test_seo_updates_csv_targets_the_large_site_with_new_values(sandbox, pagemet
 
 
 @pytest.mark.dags
-def test_example_dag_updates_once_then_reports_unchanged(run_dag, sandbox, fx):
-    first_row = next(csv.DictReader(CSV_PATH.open(newline="", encoding="utf-8")))
+def test_example_dag_updates_every_row_then_reports_unchanged(run_dag, sandbox, fx):
+    rows = list(csv.DictReader(CSV_PATH.open(newline="", encoding="utf-8")))
+    sandbox.config(webflow_rate_limit=100_000)  # the default 60/min would pace 240 writes over 4 minutes
     first = run_dag("webflow_seo_refresh")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    [put] = sandbox.writes("webflow")
-    assert put["method"] == "PUT" and put["path"] == f"/webflow/v2/pages/{first_row['page_id']}"
-    assert put["body"]["seo"] == {"title": first_row["seo_title"], "description": first_row["seo_description"]}
+    puts = sandbox.writes("webflow")
+    assert {p["path"] for p in puts} == {f"/webflow/v2/pages/{r['page_id']}" for r in rows}
+    assert len(puts) == len(rows)
+    by_path = {p["path"]: p["body"] for p in puts}
+    assert by_path[f"/webflow/v2/pages/{rows[0]['page_id']}"]["seo"] == {
+        "title": rows[0]["seo_title"], "description": rows[0]["seo_description"]}
+    lists = [r for r in sandbox.requests("webflow") if r["method"] == "GET"]
+    assert len(lists) == 2 * 10  # each of the two chunks lists the 1000-page site once
+    assert {r["path"] for r in lists} == {f"/webflow/v2/sites/{fx['large_site_id']}/pages"}  # the DAG's default
+    assert "SEO refresh: total=240, updated=240, unchanged=0, failed=0" in first.stdout + first.stderr
     sandbox.clear_requests()
     second = run_dag("webflow_seo_refresh")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert sandbox.writes("webflow") == []
-    assert [r["method"] for r in sandbox.requests("webflow")] == ["GET"]
-    assert re.search(r"is unchanged", second.stdout + second.stderr)
+    assert "SEO refresh: total=240, updated=0, unchanged=240, failed=0" in second.stdout + second.stderr
 
 
 def test_example_dag_structure_and_row_checks():
@@ -140,9 +146,10 @@ def test_example_dag_structure_and_row_checks():
     assert dag.dag_id == "webflow_seo_refresh"
     assert dag.schedule is None and dag.catchup is False
     assert dag.params["dry_run"] is False
-    assert {t.task_id for t in dag.tasks} == {"build_updates", "first_update", "apply_first_update"}
-    op = dag.get_task("apply_first_update")
-    assert isinstance(op, WebflowUpdatePageOperator) and op.dry_run == "{{ params.dry_run }}"
+    assert {t.task_id for t in dag.tasks} == {"build_updates", "apply_updates", "report"}
+    op = dag.get_task("apply_updates")
+    assert op.operator_class is WebflowBulkUpdatePagesOperator
+    assert op.partial_kwargs["dry_run"] == "{{ params.dry_run }}"
     row = {"page_id": "a" * 24, "seo_title": "T", "seo_description": "D", "og_title": "O", "og_description": "E"}
     assert module.row_to_update(row, 2)["open_graph"] == {
         "title": "O", "titleCopied": False, "description": "E", "descriptionCopied": False}
