@@ -613,6 +613,7 @@ def parse_args() -> argparse.Namespace:
 def stopped_on_signals() -> Iterator[None]:
     """Turn SIGTERM/SIGHUP into SystemExit so the ``finally`` that stops the servers always runs."""
     def handler(signum: int, _frame: FrameType | None) -> None:
+        log(f"interrupted by {signal.Signals(signum).name}")
         raise SystemExit(128 + signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
