@@ -21,8 +21,14 @@ def operator(**kwargs) -> HamgamUpdatePageMetaOperator:
 
 def test_templated_fields_and_nothing_connects_at_init(sandbox):
     op = operator(page_id="{{ params.page_id }}", text={"a": "{{ ds }}"}, hamgam_conn_id="no_such_conn")
-    assert tuple(op.template_fields) == ("page_id", "text", "files")
+    assert tuple(op.template_fields) == ("page_id", "text", "files", "dry_run")
     assert sandbox.requests() == []
+
+
+def test_dry_run_from_a_rendered_template_string(sandbox, pagemeta_connections):
+    result = operator(page_id="38", text={"og_title": "Logitech"}, dry_run="True").execute({})
+    assert result["dry_run"] is True
+    assert sandbox.writes("hamgam") == []
 
 
 def test_dry_run_reports_old_and_new_and_writes_nothing(sandbox, pagemeta_connections, capsys):

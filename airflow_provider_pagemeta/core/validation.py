@@ -53,6 +53,14 @@ def require_bool(value: Any, argument: str, *, cms: str | None = None) -> bool:
     return value
 
 
+def as_bool(value: Any, argument: str, *, cms: str | None = None) -> bool:
+    """A flag that may arrive as a rendered template (``dry_run="{{ params.dry_run }}"`` renders
+    to the string ``"True"``): a bool, or ``"true"``/``"false"`` in any case."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return require_bool(value, argument, cms=cms)
+
+
 def require_positive_int(value: Any, argument: str, *, cms: str | None = None) -> int:
     """An id that must be a positive integer. A string of digits (what a rendered template
     gives) is accepted and converted."""

@@ -302,7 +302,7 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
     requests, changed_pages`` (+ ``changes`` on a dry run, + ``confirmed`` when waiting).
     """
 
-    template_fields: Sequence[str] = ("updates",)
+    template_fields: Sequence[str] = ("updates", "dry_run", "skip_unchanged", "max_failures")
     ui_color = "#fff3c4"
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), a method
     # Airflow 3 never calls.
@@ -340,12 +340,13 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         _positive_number(self.timeout, "timeout")
         hook = ButterCMSHook(buttercms_conn_id=self.buttercms_conn_id)
         adapter = ButterCMSBulkAdapter(hook)
+        dry_run = v.as_bool(self.dry_run, "dry_run", cms="buttercms")
         runner = BulkRunner(
-            adapter, skip_unchanged=self.skip_unchanged, dry_run=self.dry_run, max_failures=max_failures,
-            log=self.log.info,
+            adapter, skip_unchanged=v.as_bool(self.skip_unchanged, "skip_unchanged", cms="buttercms"),
+            dry_run=dry_run, max_failures=max_failures, log=self.log.info,
         )
         summary = runner.run(rows)
-        if self.dry_run or not self.wait_for_completion or not summary["changed_pages"]:
+        if dry_run or not self.wait_for_completion or not summary["changed_pages"]:
             return summary
         changed = set(summary["changed_pages"])
         specs = {item.key: item.spec for item in adapter.prepare(rows) if item.key in changed}

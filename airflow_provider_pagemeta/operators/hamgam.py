@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_pagemeta.core.validation import require_bool, require_positive_int
+from airflow_provider_pagemeta.core.validation import as_bool, require_positive_int
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,8 +52,11 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
     :param hamgam_conn_id: the Hamgam connection (its ``host`` is required).
     """
 
-    template_fields: Sequence[str] = ("page_id", "text", "files")
+    template_fields: Sequence[str] = ("page_id", "text", "files", "dry_run")
     ui_color = "#e8f4ea"
+    # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
+    # Airflow 3 never calls, and it must keep the name to be a template field.
+    dry_run: bool  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -69,15 +72,14 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         self.page_id = page_id
         self.text = text
         self.files = files
-        # not ``self.dry_run``: BaseOperator has a ``dry_run()`` method (template rendering check)
-        self.is_dry_run = dry_run
+        self.dry_run = dry_run
         self.hamgam_conn_id = hamgam_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_pagemeta.hooks.hamgam import CMS, HamgamHook, check_desired
 
         page_id = require_positive_int(self.page_id, "page_id", cms=CMS)
-        dry_run = require_bool(self.is_dry_run, "dry_run", cms=CMS)
+        dry_run = as_bool(self.dry_run, "dry_run", cms=CMS)
         text, files = check_desired(self.text, _file_ids(self.files))
         hook = HamgamHook(hamgam_conn_id=self.hamgam_conn_id)
         self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))

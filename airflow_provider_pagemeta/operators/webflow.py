@@ -16,7 +16,7 @@ from airflow_provider_pagemeta.bulk import (
     non_negative_int,
     rows_from,
 )
-from airflow_provider_pagemeta.core.validation import check_keys, fail
+from airflow_provider_pagemeta.core.validation import as_bool, check_keys, fail
 from airflow_provider_pagemeta.exceptions import (
     CMSAuthError,
     CMSConnectionError,
@@ -40,12 +40,7 @@ if TYPE_CHECKING:
 
 
 def as_flag(value: Any, argument: str) -> bool:
-    """A bool argument that may arrive as a rendered template string (``"{{ params.dry_run }}"``)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise fail(f"{argument} must be true or false, got {value!r}", argument, "webflow")
+    return as_bool(value, argument, cms="webflow")
 
 
 class WebflowUpdatePageOperator(BaseOperator):
