@@ -51,6 +51,10 @@ test-ui: bootstrap
 dist: bootstrap
 	rm -rf dist && $(VENV)/bin/uv build --out-dir dist && $(VENV)/bin/twine check --strict dist/*
 
+# The full-size soak (2,000 bulk updates with 5% random transient faults); `make test` runs a small one.
+soak: bootstrap
+	PAGEMETA_SOAK_PAGES=2000 $(PY) -m pytest -m soak $(PYTEST_ARGS)
+
 sandbox: bootstrap
 	$(PY) -m $(PKG).sandbox --port $${PORT:-8765}
 

@@ -95,3 +95,14 @@ def test_skip_lets_matching_requests_through_first(sandbox: SandboxControl):
     sandbox.fault(path="/hamgam/*", status=503, skip=2, count=1)
     statuses = [requests.get(f"{sandbox.url}/hamgam/api/x", timeout=5).status_code for _ in range(4)]
     assert statuses[2] == 503 and 503 not in statuses[:2] + statuses[3:]
+
+
+def test_rate_faults_are_random_but_reproducible(sandbox: SandboxControl):
+    def pattern() -> list[int]:
+        sandbox.reset()
+        sandbox.fault(path="/hamgam/*", status=503, rate=0.3, seed=7, count=1000)
+        return [requests.get(f"{sandbox.url}/hamgam/api/x", timeout=5).status_code for _ in range(40)]
+
+    first, second = pattern(), pattern()
+    assert first == second
+    assert 4 <= first.count(503) <= 20  # about 30% of 40

@@ -184,7 +184,7 @@ def _control_app(state: SandboxState, emulators: dict[str, Emulator]) -> FastAPI
 
     @controls.get("/faults")
     async def list_faults() -> list[dict[str, Any]]:
-        return [vars(f) for f in state.faults if f.count > 0]
+        return [{k: v for k, v in vars(f).items() if not k.startswith("_")} for f in state.faults if f.count > 0]
 
     @controls.post("/faults", response_model=None)
     async def add_faults(request: Request) -> Any:

@@ -48,7 +48,8 @@ class SandboxControl:
 
     def fault(self, **fault: Any) -> None:
         """Inject one fault: ``method``, ``path`` (glob), ``status``, ``headers``, ``body``,
-        ``delay``, ``drop``, ``count``, and ``skip`` (matching requests to let through first)."""
+        ``delay``, ``drop``, ``count``, ``skip`` (matching requests to let through first), and
+        ``rate`` + ``seed`` (hit each matching request with that probability, reproducibly)."""
         self._call("POST", "faults", json=fault)
 
     def config(self, **values: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ imports the provider's hooks or core, so a wrong guess on one side cannot make i
 from __future__ import annotations
 
 import fnmatch
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -54,6 +55,18 @@ class Fault:
     #: Let this many matching requests through untouched before the fault starts applying
     #: ("fail the third write", "die after K pages").
     skip: int = 0
+    #: Apply to each matching request with this probability (1.0: always), drawn from a random
+    #: generator seeded with ``seed``, so a "5% transient faults" soak is reproducible.
+    rate: float = 1.0
+    seed: int | None = None
+    _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def fires(self) -> bool:
+        """Whether this matching request is hit (always, unless ``rate`` < 1)."""
+        return self.rate >= 1.0 or self._rng.random() < self.rate
 
     def matches(self, method: str, path: str) -> bool:
         if self.count <= 0:
@@ -64,7 +77,7 @@ class Fault:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
-        allowed = {f.name for f in fields(cls)}
+        allowed = {f.name for f in fields(cls) if not f.name.startswith("_")}
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ValueError(f"unknown fault key(s): {', '.join(unknown)}")
@@ -77,6 +90,8 @@ class Fault:
             raise ValueError("delay must be >= 0")
         if fault.skip < 0:
             raise ValueError("skip must be >= 0")
+        if not 0.0 < fault.rate <= 1.0:
+            raise ValueError("rate must be in (0, 1]")
         return fault
 
 
@@ -101,6 +116,8 @@ class SandboxState:
                 if fault.skip > 0:
                     fault.skip -= 1
                     return None
+                if not fault.fires():
+                    continue
                 fault.count -= 1
                 return fault
         return None
