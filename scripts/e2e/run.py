@@ -480,6 +480,10 @@ def check_webflow_state(verdict: Verdict, log_entries: list[dict[str, Any]], san
     pages = {k: v for k, v in latest.items() if re.fullmatch(r"/webflow/v2/pages/[0-9a-f]{24}", k[0])}
     if not pages:
         return
+    from airflow_provider_pagemeta.sandbox.control import SandboxControl
+
+    # The request log is already captured; lift the limit so our own reads cannot meet a 429.
+    SandboxControl(sandbox).config(webflow_rate_limit=1_000_000)
     problems = []
     headers = {"Authorization": f"Bearer {SANDBOX_TOKENS['webflow']}"}
     for (path, query), body in pages.items():
