@@ -256,8 +256,11 @@ class ButterCMSHook(PageMetaHook):
         path, body, params = validate_update(
             page_type, page_slug, fields=fields, fields_by_locale=fields_by_locale, status=status, locale=locale
         )
-        response = self.request("PATCH", path, call="update_page", params=params, json_body=body)
-        result = self._parse_json("update_page", "PATCH", response.url, response.status_code, response.text)
+        # request_json_response, not request + parse: a 2xx whose body is empty or cut short must be
+        # retried like a dropped connection (the PATCH is idempotent), as every other call does.
+        response, result = self.request_json_response(
+            "PATCH", path, call="update_page", params=params, json_body=body
+        )
         if response.status_code != 202:
             log.warning("buttercms update_page: expected 202 Accepted, got %s", response.status_code)
         for warning in result.get("warnings", []) if isinstance(result, dict) else []:
