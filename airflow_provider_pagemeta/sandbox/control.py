@@ -63,7 +63,7 @@ class SandboxControl:
 SANDBOX_TOKENS = {
     "webflow": "wf-sandbox-token-5f0c7a1e9b2d4c68",
     "buttercms": "bc-sandbox-write-token-8d3e2f1a7c9b",
-    "buttercms_read": "bc-sandbox-read-token-4a6c8e0b2d1f",
+    "buttercms_read": "read-bc-sandbox-token-4a6c8e0b2d1f",  # read-only in the sandbox, as in ButterCMS
     "hamgam": "hg-sandbox-token-2b4d6f8a0c1e3579",
     "buildin": "bi-sandbox-token-9e7c5a3b1d2f4068",
 }
