@@ -195,3 +195,36 @@ def test_progress_is_logged(sandbox, pagemeta_connections, demo, capsys):
     assert "webflow writes: 2/20 pages (10%)" in text and "20/20 pages (100%)" in text
     assert "pages/min" in text and "ETA" in text
     assert "total=20 updated=20 unchanged=0 failed=0 skipped=0 requests=21" in text
+
+
+def test_two_processes_sharing_one_token_stay_under_the_limit(sandbox, monkeypatch, pagemeta_connections, large):
+    """Two workers run chunks of one refresh with the same token. Their pacers are separate (as
+    in two processes: one connection via 127.0.0.1, one via localhost), so each learns about the
+    other only from the shared X-RateLimit-Remaining. Together they must not provoke a 429."""
+    import threading
+
+    sandbox.config(webflow_rate_limit=20, webflow_rate_window=2)
+    base = json.loads(pagemeta_connections["AIRFLOW_CONN_WEBFLOW_DEFAULT"])
+    for name, host in (("WEBFLOW_A", base["host"]), ("WEBFLOW_B", base["host"].replace("127.0.0.1", "localhost"))):
+        conn = {**base, "host": host, "extra": {"rate_limit_window": 2}}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
+    ids = large["page_ids"][:40]
+    results: dict[str, dict] = {}
+    errors: list[BaseException] = []
+
+    def run(conn_id: str, chunk: list[str]) -> None:
+        try:
+            results[conn_id] = op(updates=updates_for(chunk), webflow_conn_id=conn_id).execute(context={})
+        except BaseException as exc:  # surfaced below; a thread must not swallow it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=("webflow_a", ids[:20])),
+               threading.Thread(target=run, args=("webflow_b", ids[20:]))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors and all(not t.is_alive() for t in threads)
+    statuses = [r["status"] for r in sandbox.requests("webflow")]
+    assert statuses.count(429) == 0
+    assert results["webflow_a"]["updated"] == results["webflow_b"]["updated"] == 20

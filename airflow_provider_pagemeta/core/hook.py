@@ -169,23 +169,15 @@ class PageMetaHook(BaseHook):
         :param call: the hook method's name, for error messages and logs.
         :param token: another token for this request (ButterCMS's read token).
         """
-        args = self._prepare(method, path, call, params, json_body, headers, token)
+        args = self._prepare(method, path, call, params=params, json_body=json_body, headers=headers, token=token)
         return self._retrying()(self._send, *args)
 
     def request_json_response(
-        self,
-        method: str,
-        path: str,
-        *,
-        call: str,
-        params: Mapping[str, Any] | None = None,
-        json_body: Any = NO_BODY,
-        headers: Mapping[str, str] | None = None,
-        token: str | None = None,
+        self, method: str, path: str, *, call: str, **kwargs: Any
     ) -> tuple[requests.Response, Any]:
         """Like :meth:`request_json` but also return the response, for callers that need its
-        headers (Buildin's ``ETag``)."""
-        args = self._prepare(method, path, call, params, json_body, headers, token)
+        headers (Buildin's ``ETag``). Takes the keyword arguments of :meth:`request`."""
+        args = self._prepare(method, path, call, **kwargs)
 
         def attempt() -> tuple[requests.Response, Any]:
             response = self._send(*args)
@@ -205,10 +197,11 @@ class PageMetaHook(BaseHook):
         method: str,
         path: str,
         call: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        headers: Mapping[str, str] | None,
-        token: str | None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = NO_BODY,
+        headers: Mapping[str, str] | None = None,
+        token: str | None = None,
     ) -> tuple[str, str, str, Mapping[str, Any] | None, bytes | None, dict[str, str]]:
         s = self.settings
         data = self._encode_body(json_body)
@@ -281,7 +274,7 @@ class PageMetaHook(BaseHook):
         """Async twin of :meth:`request_json` on ``httpx.AsyncClient``: same retries, pacing,
         errors and redaction, and every wait is an ``await`` so the event loop never blocks."""
         await self.asettings()  # the async lookup; _prepare then finds the settings cached
-        args = self._prepare(method, path, call, params, json_body, headers, token)
+        args = self._prepare(method, path, call, params=params, json_body=json_body, headers=headers, token=token)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(1 + self.settings.max_retries),
             wait=wait_for,

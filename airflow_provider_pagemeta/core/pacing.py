@@ -2,15 +2,21 @@
 
 Webflow states its limit in ``X-RateLimit-Limit`` and what is left in ``X-RateLimit-Remaining``
 but not the window's length or type (fixed or sliding), so the window comes from the connection
-extra ``rate_limit_window``. Two rules:
+extra ``rate_limit_window``. The rules:
 
-* when ``Remaining`` reaches 0, the next request waits until the oldest of our last ``Limit``
-  requests is a full window old. That is safe for a sliding log (exactly one slot frees) and for
-  a fixed window (all of them fell inside it, so its end is no later);
-* in ``spread`` mode (bulk runs) requests are sent evenly at ``Limit`` per window, so a long run
-  never meets a 429 in steady state and never bursts then stalls. When the server reports less
-  budget than our own sends explain (another worker shares the token), the interval stretches to
-  spread what is left over the rest of the window.
+* when the budget is spent (``Remaining`` reaches 0), the next request waits until the oldest of
+  OUR requests still inside the window leaves it (a full window when none of ours is in it).
+  That frees at least the slot we then use, whatever other clients of the token do, and it is
+  safe for a sliding log (that slot frees exactly then) and for a fixed window (its end is no
+  later);
+* in ``spread`` mode (bulk runs) requests go out evenly at ``Limit`` per window, so a long run
+  never meets a 429 in steady state and never bursts then stalls;
+* several processes often share one token (two Airflow workers running chunks of one refresh).
+  Each sees the shared budget in ``Remaining``, so in spread mode a process (a) stretches its
+  interval by the share of the window it sees others using, and (b) treats the budget as spent
+  once only ``RESERVE_SLOTS`` are left, keeping those for the others' requests in flight. From
+  then on each process only spends slots its own expired requests free, so together they never
+  overrun the limit.
 
 One pacer is shared by every hook in a process that talks to the same base URL with the same
 token, because the CMS counts per token, not per hook object.
@@ -27,8 +33,10 @@ from collections.abc import Callable, Mapping
 #: Safety margin on the even spacing: clocks and network jitter must not tip a window over.
 SPREAD_MARGIN = 1.03
 #: We time a window from when we send; the CMS from when the request arrives. Waiting this much
-#: longer than a full window covers the network latency in between.
-LATENCY_ALLOWANCE = 0.25
+#: longer than a full window (plus 1% of it) covers the network latency in between.
+LATENCY_ALLOWANCE = 0.1
+#: In spread mode, slots of the shared budget left for other processes' requests in flight.
+RESERVE_SLOTS = 2
 
 
 class RateLimitPacer:
@@ -40,7 +48,7 @@ class RateLimitPacer:
         self.limit: int | None = None
         self.remaining: int | None = None
         self.spread = False
-        self._sent: deque[float] = deque(maxlen=10_000)
+        self._sent: deque[float] = deque()  # our send times still inside the window, oldest first
         self._next_free = 0.0
         self._lock = threading.Lock()
 
@@ -48,11 +56,16 @@ class RateLimitPacer:
         """Reserve a slot for one request; return the seconds to wait before sending it."""
         with self._lock:
             now = self.clock()
-            start = max(now, self._blocked_until(now))
+            self._forget_before(now - self.window)
+            start = now
+            if self._budget_spent():
+                start = self._own_slot_frees(now)
             if self.spread and self.limit:
                 start = max(start, self._next_free)
-                self._next_free = start + self._interval(now)
+                self._next_free = start + self._interval()
             self._sent.append(start)
+            if self.remaining is not None:
+                self.remaining -= 1  # spent until the response says otherwise
             return max(0.0, start - now)
 
     def observe(self, headers: Mapping[str, str]) -> None:
@@ -62,30 +75,39 @@ class RateLimitPacer:
         with self._lock:
             if limit is not None and limit > 0:
                 self.limit = limit
-                if self._sent.maxlen is not None and limit > self._sent.maxlen:
-                    self._sent = deque(self._sent, maxlen=limit)
             if remaining is not None:
                 self.remaining = remaining
 
-    def _interval(self, now: float) -> float:
+    def _forget_before(self, cutoff: float) -> None:
+        while self._sent and self._sent[0] <= cutoff:
+            self._sent.popleft()
+
+    def _budget_spent(self) -> bool:
+        if self.remaining is None:
+            return False
+        shared = self.spread and self._others() >= 2  # one off is timing noise, not a neighbour
+        return self.remaining <= (RESERVE_SLOTS if shared else 0)
+
+    def _others(self) -> int:
+        """Requests in the window that are not ours, as far as the last response tells."""
+        if self.limit is None or self.remaining is None:
+            return 0
+        return max(0, self.limit - self.remaining - len(self._sent))
+
+    def _own_slot_frees(self, now: float) -> float:
+        oldest = self._sent[0] if self._sent else now
+        return oldest + self.window * 1.01 + LATENCY_ALLOWANCE
+
+    def _interval(self) -> float:
         assert self.limit
         base = self.window / self.limit * SPREAD_MARGIN
         if self.remaining is None:
             return base
-        ours = sum(1 for t in self._sent if t > now - self.window)
-        others = max(0, self.limit - self.remaining - ours)
+        others = self._others()
         if others <= 0:
             return base
         # Someone else spends this token too: share the window with them.
         return base * (self.limit / max(1, self.limit - others))
-
-    def _blocked_until(self, now: float) -> float:
-        if self.remaining is None or self.remaining > 0:
-            return 0.0
-        self.remaining = None  # one wait per report; the next response tells us again
-        if self.limit and len(self._sent) >= self.limit:
-            return self._sent[-self.limit] + self.window + LATENCY_ALLOWANCE
-        return now + self.window + LATENCY_ALLOWANCE
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
