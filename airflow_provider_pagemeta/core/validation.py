@@ -66,7 +66,9 @@ def require_positive_int(value: Any, argument: str, *, cms: str | None = None) -
     gives) is accepted and converted."""
     if isinstance(value, bool):
         raise fail(f"{argument} must be a positive integer, got a boolean", argument, cms)
-    if isinstance(value, str) and value.strip().isdigit():
+    # isascii(): str.isdigit() also accepts "²" (int() then raises a bare ValueError) and "٣"
+    # (silently another id than the one the DAG author sees).
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int):
         raise fail(f"{argument} must be a positive integer, got {type(value).__name__}", argument, cms)

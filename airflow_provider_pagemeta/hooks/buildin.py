@@ -29,7 +29,7 @@ from airflow.sdk.definitions._internal.types import NOTSET, ArgNotSet
 
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.core.paths import join, segment
-from airflow_provider_pagemeta.core.validation import check_keys, fail, require_bool, require_str
+from airflow_provider_pagemeta.core.validation import check_keys, fail, require_bool, require_json, require_str
 from airflow_provider_pagemeta.exceptions import (
     CMSConflictError,
     CMSError,
@@ -263,7 +263,9 @@ def check_properties(value: Any) -> dict[str, Any]:
     for name, prop in value.items():
         if not isinstance(name, str) or not name.strip():
             raise fail(f"properties has an empty or non-string name: {name!r}", "properties", CMS)
-        checked[name] = check_property(prop, f"properties.{name}")
+        # Values of other property kinds pass through as given: they must still be JSON (a set, a
+        # datetime) and fit the body cap, named here rather than as "body" after a read was spent.
+        checked[name] = require_json(check_property(prop, f"properties.{name}"), f"properties.{name}", cms=CMS)
     return checked
 
 

@@ -27,7 +27,13 @@ from airflow.sdk.definitions._internal.types import NOTSET, ArgNotSet
 
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.core.paths import join, segment
-from airflow_provider_pagemeta.core.validation import fail, require_mapping, require_positive_int, require_str
+from airflow_provider_pagemeta.core.validation import (
+    fail,
+    require_json,
+    require_mapping,
+    require_positive_int,
+    require_str,
+)
 from airflow_provider_pagemeta.exceptions import CMSNotFoundError, CMSServerError
 
 CMS = "hamgam"
@@ -56,7 +62,8 @@ def check_file_id(value: Any, argument: str = "value_file") -> int:
 
 
 def check_text(value: Any, argument: str = "value_text") -> str:
-    return require_str(value, argument, cms=CMS, allow_empty=True)
+    """A text value; its size is checked here so ``set_page_meta`` refuses it before listing."""
+    return require_json(require_str(value, argument, cms=CMS, allow_empty=True), argument, cms=CMS)
 
 
 def check_desired(text: Any, files: Any) -> tuple[dict[str, str], dict[str, int]]:

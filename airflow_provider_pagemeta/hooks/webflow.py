@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.core.paths import join, segment
-from airflow_provider_pagemeta.core.validation import check_keys, fail, require_bool, require_str
+from airflow_provider_pagemeta.core.validation import check_keys, fail, require_bool, require_json, require_str
 
 CMS = "webflow"
 
@@ -117,6 +117,8 @@ def normalize_update(
     if not body:
         argument = f"{argument_prefix}fields"
         raise fail("no fields to update: give at least one of title, slug, seo, open_graph", argument, CMS)
+    for key, value in body.items():  # size now, naming the field: not as "body" after a read was spent
+        require_json(value, f"{argument_prefix}{'open_graph' if key == 'openGraph' else key}", cms=CMS)
     return body
 
 

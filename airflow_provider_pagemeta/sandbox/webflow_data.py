@@ -7,7 +7,10 @@ state:
   template page, the three utility pages) in two locales, English (primary) and French
   (secondary), so locale handling and the silently-ignored slug rules can be tried by hand;
 * the **large site**: exactly 1000 generated static pages, for pagination and bulk runs;
-* the **paging site**: exactly 250 generated static pages, a size that ends mid-page (100+100+50).
+* the **paging site**: exactly 250 generated static pages, a size that ends mid-page (100+100+50);
+* the **soak site**: exactly 2000 generated static pages, for the reliability soak (2,000 bulk updates
+  under random faults). It is built by :func:`soak_site`, separately from :func:`build`, so the
+  emulator can keep it across resets until something writes to it (resets stay cheap).
 
 Ids are 24 lowercase hex digits, like Webflow's object ids, derived from a label with SHA-256 so
 they never change between runs or machines.
@@ -142,6 +145,10 @@ PAGING_SITE_ID = oid("webflow-paging-site")
 PAGING_EN = Locale(oid("webflow-paging-locale-en"), "en")
 PAGING_PAGE_COUNT = 250
 
+SOAK_SITE_ID = oid("webflow-soak-site")
+SOAK_EN = Locale(oid("webflow-soak-locale-en"), "en")
+SOAK_PAGE_COUNT = 2000
+
 _ADJECTIVES = ["Alpine", "Coastal", "Urban", "Classic", "Modern", "Rugged", "Compact", "Deluxe", "Solar", "Nordic"]
 _NOUNS = ["Backpack", "Lantern", "Tent", "Kettle", "Jacket", "Compass", "Bottle", "Hammock", "Stove", "Boots"]
 
@@ -156,6 +163,10 @@ def large_page_id(index: int) -> str:
 
 def paging_page_id(index: int) -> str:
     return oid(f"webflow-paging-page-{index:03d}")
+
+
+def soak_page_id(index: int) -> str:
+    return oid(f"webflow-soak-page-{index:04d}")
 
 
 def _demo_site() -> tuple[Site, list[Page]]:
@@ -221,6 +232,13 @@ def build() -> tuple[dict[str, Site], dict[str, Page]]:
     return sites, pages
 
 
+def soak_site() -> tuple[Site, dict[str, Page]]:
+    """The 2000-page soak site and its pages by id (fresh objects on every call)."""
+    site, site_pages = _generated_site(SOAK_SITE_ID, "Soak Supply Co", SOAK_EN, SOAK_PAGE_COUNT, soak_page_id, 2000)
+    site.page_ids.extend(page.id for page in site_pages)
+    return site, {page.id: page for page in site_pages}
+
+
 def fixtures() -> dict[str, Any]:
     """The ids users and tests address; the first three keys are the contract's."""
     return {
@@ -234,6 +252,8 @@ def fixtures() -> dict[str, Any]:
         "large_page_ids": [large_page_id(i) for i in range(LARGE_PAGE_COUNT)],
         "paging_site_id": PAGING_SITE_ID,
         "paging_page_ids": [paging_page_id(i) for i in range(PAGING_PAGE_COUNT)],
+        "soak_site_id": SOAK_SITE_ID,
+        "soak_page_ids": [soak_page_id(i) for i in range(SOAK_PAGE_COUNT)],
     }
 
 
