@@ -100,5 +100,7 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": "ButterCMS", "python-modules": ["airflow_provider_pagemeta.triggers.buttercms"]}
         ],
-        "extra-links": [],
+        "extra-links": [
+            f"airflow_provider_pagemeta.links.{name}PageLink" for name in ("Webflow", "ButterCMS", "Hamgam", "Buildin")
+        ],
     }

@@ -28,10 +28,13 @@ from airflow_provider_pagemeta.hooks.buildin import (
     check_max_conflicts,
     page_path,
 )
+from airflow_provider_pagemeta.links import BuildinPageLink, buildin_page_url, push_page_url
 
 
 class BuildinUpdatePageOperator(BaseOperator):
     """Update one Buildin page; returns the page after the update (the XCom).
+
+    The task's "Buildin page" link opens the page's own ``url`` (pushed as the XCom ``page_url``).
 
     :param page_id: the page's UUID.
     :param properties: property name -> property object, e.g.
@@ -50,6 +53,7 @@ class BuildinUpdatePageOperator(BaseOperator):
     template_fields: Sequence[str] = ("page_id", "properties", "icon", "cover", "in_trash", "if_match")
     template_fields_renderers = {"properties": "json", "icon": "json", "cover": "json"}
     ui_color = "#e8f0fe"
+    operator_extra_links = (BuildinPageLink(),)
 
     def __init__(
         self,
@@ -91,6 +95,7 @@ class BuildinUpdatePageOperator(BaseOperator):
             self.log.info("Updating Buildin page %s %s: %s", self.page_id, mode, fields)
             page = hook.update_page(self.page_id, **update, if_match=self.if_match)
         self.log.info("Buildin page %s is at last_edited_time %s", self.page_id, page.get("last_edited_time"))
+        push_page_url(context, buildin_page_url(page))
         return page
 
     def _validated_update(self) -> tuple[dict[str, Any], list[str]]:

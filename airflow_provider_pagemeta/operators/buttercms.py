@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context
+from airflow.sdk import Asset, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_pagemeta.bulk import BulkItem, BulkRunner, Diff, WriteResult, non_negative_int, rows_from
@@ -28,6 +28,8 @@ from airflow_provider_pagemeta.hooks.buttercms import (
     spec_locales,
     validate_update,
 )
+from airflow_provider_pagemeta.links import BUTTERCMS_EDITOR_URL, ButterCMSPageLink, buttercms_page_url, push_page_url
+from airflow_provider_pagemeta.operators.changed_pages import add_alias_outlet, emit_changed_pages
 
 #: Extra time given to Airflow's deferral timeout beyond the trigger's own deadline, so the
 #: trigger's "timeout" event (which names the fields) normally arrives first.
@@ -60,12 +62,18 @@ class ButterCMSUpdatePageOperator(BaseOperator):
 
     Returns (XCom) the 202 body (``{"status": "pending"}`` plus any ``warnings``), and when waiting
     also ``"page"``: the confirmed page (``data`` object; per locale with ``fields_by_locale``).
+    The page in the ButterCMS editor (``editor_url``), which the task's "ButterCMS page" link
+    opens, is pushed as the XCom ``page_url`` (none for ``page_type="*"``).
     Media URLs are re-hosted by ButterCMS, so the read value differs from the URL sent: leave
     media fields out of updates you wait on, or wait with the sensor on the other fields.
     """
 
     template_fields: Sequence[str] = ("page_type", "page_slug", "fields", "fields_by_locale", "status", "locale")
     ui_color = "#fff3c4"
+    operator_extra_links = (ButterCMSPageLink(),)
+    #: Where the link points: ButterCMS does not document its editor's URLs, so this pattern is an
+    #: assumption; set it (on the class or an instance) to match what your dashboard shows.
+    editor_url: str = BUTTERCMS_EDITOR_URL
 
     def __init__(
         self,
@@ -118,6 +126,7 @@ class ButterCMSUpdatePageOperator(BaseOperator):
             status=self.status, locale=self.locale,
         )
         self.log.info("ButterCMS accepted the %s update of page %s: %s", self.status, where, accepted)
+        self._push_link(context)
         if not self.wait_for_completion:
             return accepted
         check = hook.check_page(spec)
@@ -127,6 +136,9 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         if self.deferrable:
             self._defer(spec, accepted)
         return {**accepted, "page": self._wait_in_place(hook, spec, check["differing"])}
+
+    def _push_link(self, context: Context) -> None:
+        push_page_url(context, buttercms_page_url(self.page_type, self.page_slug, self.editor_url))
 
     def _defer(self, spec: dict[str, Any], accepted: dict[str, Any]) -> None:
         from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
@@ -162,6 +174,7 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         self, context: Context, event: dict[str, Any], accepted: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Resume after the trigger; never re-sends the update."""
+        self._push_link(context)  # again: the resumed execution is the one whose XComs count
         if event.get("status") == "success":
             self.log.info("ButterCMS page %s/%s confirmed by the trigger", self.page_type, self.page_slug)
             return {**(accepted or {}), "page": event.get("page")}
@@ -297,6 +310,11 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         the whole set; ``deferrable=True`` does it with one trigger in the triggerer.
     :param poll_interval: seconds between read rounds while waiting.
     :param timeout: seconds to wait for all pages to show their updates.
+    :param changed_pages_asset: an ``Asset`` (or its name) that gets ONE event per run in which at
+        least one page was accepted for update, its ``extra`` listing those pages (``{"cms",
+        "changed_pages", "counts"}``); emitted when the task succeeds (after confirmation when
+        waiting); a run that changed nothing, or a dry run, emits none (see
+        :mod:`airflow_provider_pagemeta.operators.changed_pages`).
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
     requests, changed_pages`` (+ ``changes`` on a dry run, + ``confirmed`` when waiting).
@@ -319,10 +337,12 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         deferrable: bool = False,
         poll_interval: float = 10,
         timeout: float = 600,
+        changed_pages_asset: Asset | str | None = None,
         buttercms_conn_id: str = ButterCMSHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.changed_pages_asset = add_alias_outlet(self, changed_pages_asset, "buttercms")
         self.updates = updates
         self.max_failures = max_failures
         self.dry_run = dry_run
@@ -347,12 +367,18 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         )
         summary = runner.run(rows)
         if dry_run or not self.wait_for_completion or not summary["changed_pages"]:
-            return summary
+            return self._done(context, summary)
         changed = set(summary["changed_pages"])
         specs = {item.key: item.spec for item in adapter.prepare(rows) if item.key in changed}
         if self.deferrable:
             self._defer(list(specs.values()), summary)
-        return self._confirm_in_place(hook, specs, summary)
+        return self._done(context, self._confirm_in_place(hook, specs, summary))
+
+    def _done(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
+        """Every successful end of the task goes through here, so the asset event is added exactly
+        once, by the execution that returns (after a deferral that is ``execute_complete``)."""
+        emit_changed_pages(self, context, self.changed_pages_asset, summary, "buttercms")
+        return summary
 
     def _defer(self, specs: list[dict[str, Any]], summary: dict[str, Any]) -> None:
         from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
@@ -397,7 +423,7 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         """Resume after the trigger; never re-sends an update."""
         pages = event.get("pages") or [event]
         if event.get("status") == "success":
-            return {**(summary or {}), "confirmed": len(pages)}
+            return self._done(context, {**(summary or {}), "confirmed": len(pages)})
         differing = {
             f"{p.get('page_type')}/{p.get('page_slug')}": list(p.get("differing") or [])
             for p in pages if p.get("status") != "success"

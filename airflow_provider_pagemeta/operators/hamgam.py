@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_pagemeta.core.validation import as_bool, require_positive_int
+from airflow_provider_pagemeta.links import HamgamPageLink, hamgam_page_url, push_page_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -43,7 +44,9 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
     left alone. Returns ``{"created", "updated", "unchanged"}`` key lists (text keys first, then
     file keys, in input order); with ``dry_run`` also ``"dry_run": true`` and ``"changes"``
     (``{key: {"old": ..., "new": ...}}``, values as ``{"text": ...}`` / ``{"file": id}``) and
-    nothing is written.
+    nothing is written. The page's meta on the connection's host
+    (``<host>/api/pages/base/<page_id>/meta/``), which the task's "Hamgam page meta" link opens,
+    is pushed as the XCom ``page_url``.
 
     :param page_id: the page's id (templated; a rendered digit string is fine).
     :param text: key -> text value (templated).
@@ -54,6 +57,7 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("page_id", "text", "files", "dry_run")
     ui_color = "#e8f4ea"
+    operator_extra_links = (HamgamPageLink(),)
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
     # Airflow 3 never calls, and it must keep the name to be a template field.
     dry_run: bool  # type: ignore[assignment]
@@ -85,6 +89,8 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))
         plan = hook.plan_page_meta(page_id, text=text, files=files)
         self._log_plan(page_id, plan, dry_run)
+        # The connection was already read for the listing: the link costs no lookup and no request.
+        push_page_url(context, hamgam_page_url(hook.base_url, page_id))
         if dry_run:
             return {**plan.summary(), "dry_run": True, "changes": plan.changes()}
         result = hook.apply_plan(page_id, plan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, BaseOperator
 
 from airflow_provider_pagemeta.bulk import (
     BulkItem,
@@ -34,6 +34,8 @@ from airflow_provider_pagemeta.hooks.webflow import (
     page_diff,
     validate_object_id,
 )
+from airflow_provider_pagemeta.links import WebflowPageLink, http_url, push_page_url, webflow_page_url
+from airflow_provider_pagemeta.operators.changed_pages import add_alias_outlet, emit_changed_pages
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -60,16 +62,21 @@ class WebflowUpdatePageOperator(BaseOperator):
         (``title_copied`` / ``description_copied`` accepted).
     :param skip_unchanged: read the page first and send no write when every given field already matches.
     :param dry_run: send no write; return and log the planned change field by field.
+    :param site_url: the site's public URL (``https://www.example.com``): the task's "Webflow page"
+        link then opens the live page (``site_url`` + ``publishedPath``); without it the link opens
+        the site's Pages panel in the Webflow dashboard, since the API never states the domain.
     :param webflow_conn_id: the Webflow connection id.
     :return: the page Webflow returned plus ``"changed"`` (False when skipped as unchanged), or for
-        ``dry_run`` ``{"dry_run": True, "page_id", "locale_id", "changed", "changes"}``.
+        ``dry_run`` ``{"dry_run": True, "page_id", "locale_id", "changed", "changes"}``. The link's
+        URL is pushed as the XCom ``page_url``.
     """
 
     template_fields: Sequence[str] = (
-        "page_id", "locale_id", "title", "slug", "seo", "open_graph", "skip_unchanged", "dry_run",
+        "page_id", "locale_id", "title", "slug", "seo", "open_graph", "skip_unchanged", "dry_run", "site_url",
     )
     template_fields_renderers = {"seo": "json", "open_graph": "json"}
     ui_color = "#4353ff"
+    operator_extra_links = (WebflowPageLink(),)
 
     def __init__(
         self,
@@ -82,10 +89,12 @@ class WebflowUpdatePageOperator(BaseOperator):
         open_graph: dict[str, Any] | None = None,
         skip_unchanged: bool = True,
         dry_run: bool = False,
+        site_url: str | None = None,
         webflow_conn_id: str = "webflow_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.site_url = site_url
         self.page_id = page_id
         self.locale_id = locale_id
         self.title = title
@@ -104,12 +113,14 @@ class WebflowUpdatePageOperator(BaseOperator):
         body = normalize_update(title=self.title, slug=self.slug, seo=self.seo, open_graph=self.open_graph)
         skip_unchanged = as_flag(self.skip_unchanged, "skip_unchanged")
         dry_run = as_flag(self.dry_run, "dry_run")
+        site_url = _site_url(self.site_url)
         hook = self._hook()
         where = f"page {page_id}" + (f" (locale {locale_id})" if locale_id else "")
         try:
             if dry_run or skip_unchanged:
                 current = hook.get_page(page_id, locale_id=locale_id)
                 changes = page_diff(current, body)
+                push_page_url(context, webflow_page_url(current, site_url))
                 if dry_run:
                     return self._dry_run_result(where, page_id, locale_id, changes)
                 if not changes:
@@ -123,6 +134,7 @@ class WebflowUpdatePageOperator(BaseOperator):
         finally:
             hook.close()
         self.log.info("Webflow %s updated (lastUpdated %s)", where, page.get("lastUpdated"))
+        push_page_url(context, webflow_page_url(page, site_url))
         return {**page, "changed": True}
 
     def _dry_run_result(
@@ -139,6 +151,17 @@ class WebflowUpdatePageOperator(BaseOperator):
 
     def _hook(self) -> WebflowHook:
         return WebflowHook(webflow_conn_id=self.webflow_conn_id)
+
+
+def _site_url(value: Any) -> str | None:
+    """Checked before any request: a typo here would otherwise only show as a dead link."""
+    if value is None or value == "":
+        return None
+    url = http_url(value)
+    if url is None:
+        raise fail(f"site_url must be an http(s) URL such as https://www.example.com, got {value!r}",
+                   "site_url", "webflow")
+    return url
 
 
 def _dotted_fields(body: dict[str, Any]) -> list[str]:
@@ -300,6 +323,11 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
     :param max_failures: how many pages may fail before the task fails (after all were tried).
     :param use_bulk_endpoint: write through Webflow's beta ``PATCH /beta/pages`` (up to 100 pages
         per request), falling back to one PUT per page when the endpoint is refused.
+    :param changed_pages_asset: an ``Asset`` (or its name) that gets ONE event per run in which at
+        least one page changed, its ``extra`` listing the changed pages (``{"cms", "changed_pages",
+        "site_id", "counts"}``); a run that changed nothing, or a dry run, emits none, so a DAG
+        scheduled on the asset runs on real changes only (see
+        :mod:`airflow_provider_pagemeta.operators.changed_pages`).
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
     requests, changed_pages`` (+ ``changes`` on a dry run).
@@ -321,10 +349,12 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
         dry_run: bool = False,
         max_failures: int = 0,
         use_bulk_endpoint: bool = False,
+        changed_pages_asset: Asset | str | None = None,
         webflow_conn_id: str = "webflow_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.changed_pages_asset = add_alias_outlet(self, changed_pages_asset, "webflow")
         self.updates = updates
         self.site_id = site_id
         self.locale_id = locale_id
@@ -350,6 +380,8 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
             pacer=hook.pacer,
         )
         try:
-            return runner.run(rows)
+            summary = runner.run(rows)
         finally:
             hook.close()
+        emit_changed_pages(self, context, self.changed_pages_asset, summary, "webflow", site_id=site_id)
+        return summary
