@@ -170,3 +170,33 @@ def test_extra_lists_changed_pages_only() -> None:
         "cms": "buttercms", "changed_pages": ["landing/a"],
         "counts": {"total": 3, "updated": 1, "unchanged": 2, "failed": 0, "skipped": 0},
     }
+
+
+def test_buttercms_bulk_adds_one_event_for_the_changed_page_and_none_on_a_dry_run(
+    sandbox: Any, pagemeta_connections: Any
+) -> None:
+    """The same rule on the ButterCMS operator, with Airflow's own outlet-event accessors (what the
+    task runner hands ``execute`` as ``context["outlet_events"]``)."""
+    from airflow.sdk import Asset, AssetAlias
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    asset = Asset("buttercms_landing_changes")
+    op = ButterCMSBulkUpdatePagesOperator(task_id="b", changed_pages_asset=asset, updates=[
+        {"page_type": "landing-page", "page_slug": "home", "fields": {"headline": "Welcome to Acme"}},  # as is
+        {"page_type": "faq", "page_slug": "faq", "fields": {"headline": "Questions, answered"}},
+    ])
+    events = OutletEventAccessors()
+    summary = op.execute({"outlet_events": events})  # type: ignore[arg-type]
+
+    assert summary["changed_pages"] == ["faq/faq"]
+    added = events[AssetAlias(ALIAS_PREFIX + asset.name)].asset_alias_events
+    assert [(e.dest_asset_key.name, e.extra) for e in added] == [("buttercms_landing_changes", {
+        "cms": "buttercms", "changed_pages": ["faq/faq"],
+        "counts": {"total": 2, "updated": 1, "unchanged": 1, "failed": 0, "skipped": 0},
+    })]
+
+    dry = ButterCMSBulkUpdatePagesOperator(task_id="d", changed_pages_asset=asset, dry_run=True, updates=[
+        {"page_type": "faq", "page_slug": "faq", "fields": {"headline": "Another one"}}])
+    dry_events = OutletEventAccessors()
+    assert dry.execute({"outlet_events": dry_events})["changes"]  # type: ignore[arg-type]
+    assert dry_events[AssetAlias(ALIAS_PREFIX + asset.name)].asset_alias_events == []  # a dry run changes nothing
