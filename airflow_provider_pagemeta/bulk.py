@@ -322,7 +322,7 @@ def rows_from(updates: Any, argument: str = "updates") -> list[Any]:
 
 def non_negative_int(value: Any, argument: str, cms: str | None = None) -> int:
     """``max_failures`` and friends: a whole number >= 0 (a rendered digit string is accepted)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise CMSValidationError(f"{argument} must be a whole number >= 0, got {value!r}", argument=argument, cms=cms)

@@ -16,6 +16,9 @@ os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags_examples")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+# One Fernet key for every process of the test session (the pytest process, `airflow dags test`
+# and the API server of the UI tests), so a connection saved by one can be read by another.
+os.environ["AIRFLOW__CORE__FERNET_KEY"] = "cGFnZW1ldGEtdGVzdC1mZXJuZXQta2V5LTMyYnl0ZSE="
 
 import pytest  # noqa: E402
 

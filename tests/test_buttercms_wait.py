@@ -234,6 +234,9 @@ def test_operator_validates_before_any_request(sandbox, conns, kwargs, argument)
 # ---------------------------------------------------------------------- example DAG
 @pytest.mark.dags
 def test_example_dag_publishes_both_locales_through_the_deferrable_sensor(run_dag, sandbox, conns):
+    # Long enough that the sensor's first check on the worker always sees the old values and
+    # defers, however slow the machine is; the trigger then waits for the change to land.
+    sandbox.config(buttercms_apply_delay=6)
     result = run_dag("buttercms_publish")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "running trigger in line" in result.stdout + result.stderr
