@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
@@ -237,7 +237,15 @@ def _healthy(url: str, services: Services) -> bool:
                for part in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
 
 
-def trigger_and_wait(env: dict[str, str], home: Path, dag_id: str, run_id: str, timeout: float) -> str:
+def trigger_and_wait(env: dict[str, str], home: Path, dag_id: str, run_id: str, timeout: float,
+                     budget: float | None = None) -> str:
+    """Trigger one run and wait for a terminal state.
+
+    With ``budget``, a run still going after that many seconds is left running and reported as
+    ``"cut off"``: its duration so far is then a lower bound (see :func:`elapsed_so_far`), which is
+    enough to show a ">= N times slower" target is met without letting a busy machine stretch
+    ``make bench`` past its time limit.
+    """
     log_dir = home / "bench-logs"
     run_cli(["dags", "trigger", dag_id, "--run-id", run_id], env, log_dir, f"trigger-{run_id}")
     state = "none"
@@ -248,11 +256,21 @@ def trigger_and_wait(env: dict[str, str], home: Path, dag_id: str, run_id: str, 
         return state in TERMINAL
 
     try:
-        wait_until(f"{dag_id} run {run_id} finished", finished, timeout, 1.0)
+        wait_until(f"{dag_id} run {run_id} finished", finished, budget or timeout, 1.0)
     except TimeoutError:
-        raise TimeoutError(f"{dag_id} {run_id} still {state} after {timeout:.0f} s; tasks: "
+        if budget is not None and state == "running":
+            return "cut off"
+        raise TimeoutError(f"{dag_id} {run_id} still {state} after {budget or timeout:.0f} s; tasks: "
                            f"{task_states(home, dag_id, run_id)}") from None
     return state
+
+
+def elapsed_so_far(home: Path, dag_id: str, run_id: str) -> float:
+    """Seconds since a still-running run started (its duration will be at least this)."""
+    with contextlib.closing(_db(home)) as db:
+        row = db.execute("SELECT start_date FROM dag_run WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)).fetchone()
+    began = datetime.fromisoformat(str(row[0])).replace(tzinfo=timezone.utc)
+    return (datetime.now(timezone.utc) - began).total_seconds()
 
 
 def rss_records(out: Path) -> dict[str, list[int]]:
@@ -279,29 +297,38 @@ def measure(url: str, count: int, bulk_runs: int = 2) -> dict[str, Any]:
     order = [BULK_DAG, BULK_DAG, MAPPED_DAG] + [BULK_DAG] * (bulk_runs - 1)
     states: dict[str, str] = {}
     timeout = 120 + count * 1.5
+    budget = float(os.environ.get("PAGEMETA_BENCH_B2_MAPPED_BUDGET", "240"))
+    cut_off: float | None = None
     try:
         with airflow_stack(home, env, api_port) as timings:
             wait_until("bench DAGs parsed", lambda: dags_parsed(home, [BULK_DAG, MAPPED_DAG]), 180, 1.0)
             for n, dag_id in enumerate(order):
                 run_id = f"b2_warmup_{dag_id}" if n == 0 else f"b2_{n}_{dag_id}"
-                states[run_id] = trigger_and_wait(env, home, dag_id, run_id, timeout)
+                states[run_id] = trigger_and_wait(env, home, dag_id, run_id, timeout,
+                                                  budget if dag_id == MAPPED_DAG else None)
+                if states[run_id] == "cut off":
+                    cut_off = elapsed_so_far(home, dag_id, run_id)
+                    mapped_tasks = task_states(home, MAPPED_DAG, run_id)
+                    break  # its tasks are still running: a later bulk run would share the executor with them
             durations = {}
             for dag_id in (BULK_DAG, MAPPED_DAG):
                 durations.update(run_durations(run_cli(["dags", "list-runs", dag_id, "-o", "json"], env,
                                                        home / "bench-logs", f"list-runs-{dag_id}")))
-            mapped_tasks = task_states(home, MAPPED_DAG, f"b2_2_{MAPPED_DAG}")
+            if cut_off is None:
+                mapped_tasks = task_states(home, MAPPED_DAG, f"b2_2_{MAPPED_DAG}")
         rss = rss_records(out)
     except Exception:
         print(f"[bench] B2 failed; logs kept in {home / 'bench-logs'} and {home / 'logs'}", flush=True)
         raise
     bulk = [d for run_id, d in durations.items() if run_id.endswith(BULK_DAG) and "warmup" not in run_id]
     warmup = [d for run_id, d in durations.items() if "warmup" in run_id]
-    mapped = [d for run_id, d in durations.items() if run_id.endswith(MAPPED_DAG)]
+    mapped = [d for run_id, d in durations.items() if run_id.endswith(MAPPED_DAG)] or ([cut_off] if cut_off else [])
     figures = {
         "pages": count, "parallelism": PARALLELISM, "executor": "LocalExecutor", "database": "sqlite",
         "run_states": states, "bulk_run_s": [round(d, 2) for d in bulk], "mapped_run_s": [round(d, 2) for d in mapped],
         "warmup_bulk_run_s": [round(d, 2) for d in warmup],
         "mapped_task_states": mapped_tasks, "timings": timings,
+        "mapped_run_cut_off_after_s": round(cut_off, 1) if cut_off else None,
         "bulk_task_peak_rss_mib": round(max(rss.get(BULK_DAG, [0])) / 1024, 1),
         "mapped_task_peak_rss_mib_max": round(max(rss.get(MAPPED_DAG, [0])) / 1024, 1),
         "mapped_task_processes_recorded": len(rss.get(MAPPED_DAG, [])),
@@ -317,7 +344,9 @@ def bench_b2(url: str, smoke: bool) -> dict[str, Any]:
     count = int(os.environ.get("PAGEMETA_BENCH_B2_PAGES", "500"))
     figures = measure(url, count)
     ratio = figures.pop("ratio")
-    ok = all(s == "success" for s in figures["run_states"].values())
+    ok = all(s in ("success", "cut off") for s in figures["run_states"].values())
+    # A cut-off mapped run makes the ratio a lower bound: enough to show ">= 20", reported as such.
+    figures["ratio_is_lower_bound"] = figures["mapped_run_cut_off_after_s"] is not None
     return result(ratio, ">= 20 (mapped / bulk)", ratio is not None and ok and ratio >= 20, **figures)
 
 
