@@ -1,6 +1,7 @@
 """Sandbox emulation of the Webflow Data API (v2 pages endpoints, beta bulk update, token introspect).
 
-Written from Webflow's documents (see ``docs/webflow.md``), never from the provider's client code:
+Written from Webflow's documents (the project's API reference, summarised in the README's Webflow
+section), never from the provider's client code:
 
 * ``GET /v2/pages/{page_id}``, ``GET /v2/sites/{site_id}/pages`` (``limit`` <= 100 / ``offset``),
   ``PUT /v2/pages/{page_id}``, ``PATCH /beta/pages`` (1..100 entries) and ``GET /v2/token/introspect``;

@@ -7,9 +7,13 @@ and login/schema/port are gone. A screenshot per type lands in ``build/ui-screen
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,7 +21,6 @@ from tests.ui.conftest import CHROMIUM
 from tests.ui.expected_forms import FORMS, HIDDEN_STANDARD_FIELDS, ConnectionForm
 
 if TYPE_CHECKING:
-    from airflow.models.connection import Connection
     from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = [
@@ -66,7 +69,8 @@ def choose_type(page: Page, dialog: Locator, hook_name: str) -> None:
 
 def extra_input_selector(name: str) -> str:
     # The UI names extra inputs "element_<field>"; its labels are not always tied to them with for/id
-    # (see docs/ui.md), so each label is read from the input's own field group instead of get_by_label.
+    # (see the README, "The connection form in the Airflow UI"), so each label is read from the
+    # input's own field group instead of get_by_label.
     return f"input[name='element_{name}']"
 
 
@@ -165,14 +169,36 @@ def test_saved_form_extras_are_accepted_by_the_hook_config(page: Page, api_serve
                       "read_token": "ui-read-token"}
 
 
-def stored_connection(conn_id: str) -> Connection:
-    """The server and this test share the session's SQLite home, so the saved row is readable here."""
-    from airflow.models.connection import Connection
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
+@dataclass
+class StoredConnection:
+    conn_type: str
+    password: str | None
+    extra_dejson: dict[str, Any]
 
-    with create_session() as session:
-        conn = session.scalar(select(Connection).where(Connection.conn_id == conn_id))
-        assert conn is not None, f"{conn_id} was not saved"
-        session.expunge(conn)
-        return conn
+
+def stored_connection(conn_id: str) -> StoredConnection:
+    """Read the row the server saved, with a fresh SQLite connection and the session's Fernet key.
+
+    Not through this process's SQLAlchemy engine: by the end of the suite it has been open while
+    dozens of other processes wrote the WAL-mode database, and its stale view can report the file
+    as malformed although it is intact.
+    """
+    from cryptography.fernet import Fernet
+
+    fernet = Fernet(os.environ["AIRFLOW__CORE__FERNET_KEY"].encode())
+    db = sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db", timeout=30)
+    try:
+        row = db.execute(
+            "SELECT conn_type, password, extra, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id = ?",
+            (conn_id,),
+        ).fetchone()
+    finally:
+        db.close()
+    assert row is not None, f"{conn_id} was not saved"
+    conn_type, password, extra, is_encrypted, is_extra_encrypted = row
+
+    def plain(value: str | None, encrypted: bool) -> str | None:
+        return fernet.decrypt(value.encode()).decode() if value and encrypted else value
+
+    extras = json.loads(plain(extra, is_extra_encrypted) or "{}")
+    return StoredConnection(conn_type, plain(password, is_encrypted), extras)
