@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks.common import BENCH, PY, UNLIMITED, configure, conn_env, free_port, median, result
+from scripts.e2e.harness_procs import group_members  # one /proc scan for every dev tool that stops processes
 
 AIRFLOW = str(Path(PY).with_name("airflow"))
 DAGS_SRC = BENCH / "dags"
@@ -74,22 +75,6 @@ class Services:
         for out in self._logs:
             out.close()
         return [pid for proc in self.procs.values() for pid in group_members(proc.pid)]
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) pids in process group ``pgid``, from ``/proc``."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 def wait_until(what: str, probe: Any, timeout: float, interval: float = 0.5) -> float:
