@@ -81,7 +81,21 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def api_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ui_airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated Airflow home of the browser tests' own.
+
+    Not the session's shared home: by the time these tests run, dozens of `airflow dags test`
+    processes have written that SQLite file, and an API server writing it too can make a reader
+    see it as malformed mid-write. Nothing else ever opens this one.
+    """
+    home = tmp_path_factory.mktemp("ui-airflow-home")
+    env = {**os.environ, "AIRFLOW_HOME": str(home)}
+    subprocess.run([AIRFLOW_BIN, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    return home
+
+
+@pytest.fixture(scope="session")
+def api_server(ui_airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of an API server on the test session's migrated SQLite home.
 
     All-admins simple auth means the UI opens without a login page; that is fine for a throw-away server
@@ -89,7 +103,7 @@ def api_server(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     """
     port = _free_port()
     log = tmp_path_factory.mktemp("api-server") / "api-server.log"
-    env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+    env = {**os.environ, "AIRFLOW_HOME": str(ui_airflow_home), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
     # Only the core app (REST API + UI): the task-execution API is not needed to render a form.
     cmd = [AIRFLOW_BIN, "api-server", "--apps", "core", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     with log.open("wb") as out:

@@ -143,7 +143,7 @@ def test_generic_type_still_shows_login_schema_port(page: Page, api_server: str)
         expect(dialog.locator(f"input[name='{name}']")).to_be_visible(timeout=FIELD_TIMEOUT_MS)
 
 
-def test_saved_form_extras_are_accepted_by_the_hook_config(page: Page, api_server: str) -> None:
+def test_saved_form_extras_are_accepted_by_the_hook_config(page: Page, api_server: str, ui_airflow_home: Path) -> None:
     """Round trip: what the form stores must be what the hooks parse (bare keys, typed values, secret kept)."""
     from airflow_provider_pagemeta.core.config import parse_extras
 
@@ -158,8 +158,8 @@ def test_saved_form_extras_are_accepted_by_the_hook_config(page: Page, api_serve
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
 
-    # The REST API masks secrets in its answer, so read the row itself from the shared metadata DB.
-    stored = stored_connection(conn_id)
+    # The REST API masks secrets in its answer, so read the row itself from the server's metadata DB.
+    stored = stored_connection(ui_airflow_home, conn_id)
     assert stored.conn_type == "buttercms"
     assert stored.password == "ui-write-token"
     extra = stored.extra_dejson
@@ -176,17 +176,13 @@ class StoredConnection:
     extra_dejson: dict[str, Any]
 
 
-def stored_connection(conn_id: str) -> StoredConnection:
-    """Read the row the server saved, with a fresh SQLite connection and the session's Fernet key.
-
-    Not through this process's SQLAlchemy engine: by the end of the suite it has been open while
-    dozens of other processes wrote the WAL-mode database, and its stale view can report the file
-    as malformed although it is intact.
-    """
+def stored_connection(home: Path, conn_id: str) -> StoredConnection:
+    """Read the row the server saved in its own Airflow home, decrypted with the session's Fernet key
+    (the REST API would mask the secrets)."""
     from cryptography.fernet import Fernet
 
     fernet = Fernet(os.environ["AIRFLOW__CORE__FERNET_KEY"].encode())
-    db = sqlite3.connect(Path(os.environ["AIRFLOW_HOME"]) / "airflow.db", timeout=30)
+    db = sqlite3.connect(home / "airflow.db", timeout=30)
     try:
         row = db.execute(
             "SELECT conn_type, password, extra, is_encrypted, is_extra_encrypted FROM connection WHERE conn_id = ?",
