@@ -56,6 +56,17 @@ def sleeps() -> SleepRecorder:
     return SleepRecorder()
 
 
+@pytest.fixture(scope="module")
+def other_host() -> Iterator[SandboxControl]:
+    """A second sandbox reached as ``localhost``: another host for redirects to go to."""
+    from airflow_provider_pagemeta.sandbox.server import SandboxServer
+
+    with SandboxServer(host="127.0.0.1") as server:
+        control = SandboxControl(server.url.replace("127.0.0.1", "localhost"))
+        yield control
+        control.close()
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Migrate the throw-away Airflow home once per session (only tests that run DAGs need it)."""

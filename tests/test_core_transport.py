@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
 
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
-from airflow_provider_pagemeta.sandbox.server import SandboxServer
 
 TOKEN = "transport-token-3e5a7c9b1d2f4a6c8e0b"
 
@@ -25,12 +23,6 @@ class ProbeHook(PageMetaHook):
     cms: ClassVar[str] = "probe"
 
 
-@pytest.fixture(scope="module")
-def other_host() -> Iterator[SandboxControl]:
-    with SandboxServer(host="127.0.0.1") as server:
-        control = SandboxControl(server.url.replace("127.0.0.1", "localhost"))
-        yield control
-        control.close()
 
 
 def make_hook(monkeypatch: pytest.MonkeyPatch, host: str, **extra: Any) -> ProbeHook:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,19 +16,11 @@ from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.hooks.hamgam import HamgamHook
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS, SandboxControl
-from airflow_provider_pagemeta.sandbox.server import SandboxServer
 
 BUTTER_PAGE = "/buttercms/v2/pages/faq/faq/"
 LANDED = {"data": {"slug": "faq", "page_type": "faq", "fields": {"headline": "from the other host"}}}
 
 
-@pytest.fixture(scope="module")
-def other_host() -> Iterator[SandboxControl]:
-    """A second sandbox reached as ``localhost``: another host for redirects to go to."""
-    with SandboxServer(host="127.0.0.1") as server:
-        control = SandboxControl(server.url.replace("127.0.0.1", "localhost"))
-        yield control
-        control.close()
 
 
 def no_butter_token_in(entry: dict[str, Any]) -> None:

@@ -79,15 +79,26 @@ def _open_graph(value: Any, argument: str) -> dict[str, Any]:
                    argument, CMS)
     check_keys(value, (*OPEN_GRAPH_KEYS, *OPEN_GRAPH_ALIASES), argument, cms=CMS)
     wire: dict[str, Any] = {}
-    for key, item in value.items():
-        name = OPEN_GRAPH_ALIASES.get(str(key), str(key))
-        if name in wire:
-            raise fail(f"{argument} gives {name} twice (camelCase and snake_case); keep one", argument, CMS)
+    for key, (name, item) in _fold_aliases(value, OPEN_GRAPH_ALIASES, argument).items():
         if name in OPEN_GRAPH_BOOLS:
             wire[name] = require_bool(item, f"{argument}.{key}", cms=CMS)
         else:
             wire[name] = require_str(item, f"{argument}.{key}", cms=CMS, allow_empty=True)
     return wire
+
+
+def _fold_aliases(value: Mapping[str, Any], aliases: Mapping[str, str], argument: str) -> dict[str, tuple[str, Any]]:
+    """``{given key: (wire name, value)}``, refusing a field given under both of its spellings
+    (which one would win is a guess the user should not have to make)."""
+    folded: dict[str, tuple[str, Any]] = {}
+    names: set[str] = set()
+    for key, item in value.items():
+        name = aliases.get(str(key), str(key))
+        if name in names:
+            raise fail(f"{argument} gives {name} twice (camelCase and snake_case); keep one", argument, CMS)
+        names.add(name)
+        folded[str(key)] = (name, item)
+    return folded
 
 
 def normalize_update(
@@ -131,12 +142,7 @@ def normalize_bulk_entry(entry: Any, argument: str = "pages[0]") -> dict[str, An
     if not isinstance(entry, Mapping):
         raise fail(f"{argument} must be a dict, got {type(entry).__name__}", argument, CMS)
     check_keys(entry, (*BULK_ENTRY_KEYS, *BULK_ENTRY_ALIASES), argument, cms=CMS)
-    fields: dict[str, Any] = {}
-    for key, value in entry.items():
-        name = BULK_ENTRY_ALIASES.get(str(key), str(key))
-        if name in fields:
-            raise fail(f"{argument} gives {name} twice (two spellings); keep one", argument, CMS)
-        fields[name] = value
+    fields = dict(_fold_aliases(entry, BULK_ENTRY_ALIASES, argument).values())
     if "id" not in fields:
         raise fail(f"{argument} needs the page id (key id)", f"{argument}.id", CMS)
     wire: dict[str, Any] = {"id": validate_object_id(fields["id"], f"{argument}.id")}
