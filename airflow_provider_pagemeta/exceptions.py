@@ -21,6 +21,7 @@ __all__ = [
     "CMSInvalidResponseError",
     "CMSNotFoundError",
     "CMSRateLimitError",
+    "CMSRedirectError",
     "CMSServerError",
     "CMSValidationError",
 ]
@@ -114,7 +115,20 @@ class CMSConflictError(CMSError, AirflowFailException):
 
 
 class CMSRateLimitError(CMSError):
-    """429 after the hook's own retries were spent."""
+    """429 after the hook's own retries were spent, or at once when the server asks for a wait
+    longer than the provider's cap (``retry_after`` holds the server's wait, in seconds: a spent
+    monthly quota answers with days, and no retry inside one task can outlast that)."""
+
+
+class CMSRedirectError(CMSError, AirflowFailException):
+    """A 3xx the provider will not follow: any redirect of a write (following it would re-send the
+    write elsewhere, as another method or without its body, and report a success that never
+    happened), a read sent to another origin, or too many hops. ``location`` is the (redacted)
+    target. Usually a wrong base URL in the connection (``http`` for ``https``, a missing prefix)."""
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
 
 
 class CMSServerError(CMSError):
@@ -122,11 +136,17 @@ class CMSServerError(CMSError):
 
 
 class CMSInvalidResponseError(CMSServerError):
-    """A 2xx whose body is empty or not JSON (a truncated transfer, a misbehaving proxy).
-
-    Retried like a dropped connection: every call the provider makes is idempotent.
-    """
+    """A 2xx whose body is empty, not JSON, too deep, too large or of the wrong shape (a truncated
+    transfer, a misbehaving proxy). Retried like a dropped connection."""
 
 
 class CMSConnectionError(CMSError):
-    """Connection error or timeout after the hook's own retries were spent."""
+    """Connection error or timeout after the hook's own retries were spent.
+
+    ``request_sent`` is False when the failure happened before the request left (connection
+    refused, connect timeout): only then is it certain that a write did not land.
+    """
+
+    def __init__(self, message: str, *, request_sent: bool = True, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.request_sent = request_sent

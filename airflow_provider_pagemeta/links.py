@@ -108,7 +108,7 @@ class _PageUrlLink(BaseOperatorLink):
     name = "Page"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
+        from airflow.providers.common.compat.sdk import XCom
 
         return http_url(XCom.get_value(ti_key=ti_key, key=PAGE_URL_KEY)) or ""
 

@@ -27,8 +27,8 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
-from airflow_provider_pagemeta.hooks.webflow import normalize_update, validate_object_id
 from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator
+from airflow_provider_pagemeta.payloads.webflow import normalize_update, validate_object_id
 
 UPDATES_CSV = Path(__file__).parent / "data" / "seo_updates.csv"
 #: The sandbox's large demo site; point the Param at your own site for real runs.

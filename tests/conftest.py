@@ -90,3 +90,22 @@ def run_dag(
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
     return run
+
+
+#: Fixtures that mean "talks to something real": a sandbox socket, an Airflow subprocess, a browser.
+INTEGRATION_FIXTURES = frozenset({"sandbox", "pagemeta_connections", "pagemeta_sandbox_server", "run_dag",
+                                  "airflow_db", "other_host"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test ``integration`` (real sockets, real Airflow) or ``unit`` (pure logic), from
+    the fixtures it uses, so ``-m unit`` runs the fast deterministic half on its own."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        explicit = {m.name for m in item.iter_markers()} & {"unit", "integration"}
+        if explicit:
+            continue
+        if fixtures & INTEGRATION_FIXTURES or item.get_closest_marker("dags") or item.get_closest_marker("ui"):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)

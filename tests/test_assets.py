@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from airflow_provider_pagemeta.assets import ALIAS_PREFIX, changed_pages_extra
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSBulkUpdatePagesOperator
-from airflow_provider_pagemeta.operators.changed_pages import ALIAS_PREFIX, changed_pages_extra
 from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator
 from tests.conftest import AIRFLOW_BIN, ROOT
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow_provider_pagemeta.core.convert import to_duration, to_int
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 
 #: Extras every CMS connection accepts, with their defaults.
@@ -21,6 +22,13 @@ COMMON_EXTRA_DEFAULTS: dict[str, Any] = {
     "verify": True,
     "rate_limit_window": 60.0,
 }
+#: Extras that hold a token: checked like the password, never echoed.
+SECRET_EXTRAS = frozenset({"read_token"})
+#: Upper bounds that keep a typo from becoming a call that never ends (a socket refuses a timeout
+#: past ~292 years anyway, with an OverflowError) or a retry loop that never gives up.
+MAX_TIMEOUT = 3600.0
+MAX_WINDOW = 86400.0
+MAX_RETRIES = 50
 
 
 @dataclass(frozen=True)
@@ -62,40 +70,25 @@ def build_base_url(cms: str, host: str | None, port: int | None, default: str | 
     if "://" not in host:
         host = f"https://{host}"
     parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if "@" in parts.netloc:
+        # requests would send user:password as Basic auth instead of the token, and the password
+        # would show in every message that names the URL: refuse it, without echoing it.
+        raise CMSValidationError(
+            f"the {cms} connection's host must not contain user:password@ (credentials in a URL are sent as "
+            "Basic auth and shown in logs); put the API token in the connection's password",
+            argument="host",
+            cms=cms,
+        )
+    try:
+        host_port = parts.port
+    except ValueError:
+        host_port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or host_port == -1:
         raise CMSValidationError(f"connection host {host!r} is not an http(s) URL", argument="host", cms=cms)
-    if port and parts.port is None:
+    if port and host_port is None:
         netloc = f"{parts.netloc}:{int(port)}"
         host = parts._replace(netloc=netloc).geturl()
     return host.rstrip("/")
-
-
-def _as_float(cms: str, name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise CMSValidationError(
-            f"extra {name!r} must be a number, got {value!r}", argument=name, cms=cms
-        ) from None
-    if number <= 0:
-        raise CMSValidationError(f"extra {name!r} must be positive, got {value!r}", argument=name, cms=cms)
-    return number
-
-
-def _as_retries(cms: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise CMSValidationError(
-            f"extra 'max_retries' must be a whole number, got {value!r}", argument="max_retries", cms=cms
-        )
-    try:
-        number = int(value)
-    except ValueError:
-        raise CMSValidationError(
-            f"extra 'max_retries' must be a whole number, got {value!r}", argument="max_retries", cms=cms
-        ) from None
-    if number < 0:
-        raise CMSValidationError("extra 'max_retries' must be >= 0", argument="max_retries", cms=cms)
-    return number
 
 
 def _as_verify(cms: str, value: Any) -> bool | str:
@@ -135,10 +128,15 @@ def parse_extras(cms: str, extra: Mapping[str, Any], cms_extras: Mapping[str, An
             continue  # an empty form field means "use the default"
         values[key] = value
     merged = {**allowed, **values}
-    merged["timeout"] = _as_float(cms, "timeout", merged["timeout"])
-    merged["rate_limit_window"] = _as_float(cms, "rate_limit_window", merged["rate_limit_window"])
-    merged["max_retries"] = _as_retries(cms, merged["max_retries"])
+    merged["timeout"] = to_duration(merged["timeout"], "timeout", maximum=MAX_TIMEOUT, cms=cms)
+    merged["rate_limit_window"] = to_duration(
+        merged["rate_limit_window"], "rate_limit_window", maximum=MAX_WINDOW, cms=cms
+    )
+    merged["max_retries"] = to_int(merged["max_retries"], "max_retries", maximum=MAX_RETRIES, cms=cms)
     merged["verify"] = _as_verify(cms, merged["verify"])
+    for key, value in merged.items():
+        if key in SECRET_EXTRAS and value is not None:
+            check_token(value, f"the connection's extra {key!r}", cms, argument=key)
     return merged
 
 
@@ -159,6 +157,7 @@ def settings_from_connection(
             argument="password",
             cms=cms,
         )
+    check_token(password, "the connection's password", cms)
     extras = parse_extras(cms, extra, cms_extras)
     return ConnectionSettings(
         cms=cms,
@@ -170,3 +169,30 @@ def settings_from_connection(
         rate_limit_window=extras.pop("rate_limit_window"),
         extras=extras,
     )
+
+
+def check_token(token: Any, where: str, cms: str, argument: str = "password") -> str:
+    """A token must be sendable as an HTTP header value: printable ASCII with no blank.
+
+    A pasted line break or a non-ASCII character would otherwise surface as six retries of
+    "connection failed (InvalidHeader)", or as a ``UnicodeEncodeError`` on the async path after the
+    sync write already landed. The message says what is wrong and where, never the token itself.
+    """
+    if not isinstance(token, str):
+        raise CMSValidationError(f"{where} is not a valid token: it is not a string", argument=argument, cms=cms)
+    for position, char in enumerate(token, start=1):
+        if char in "\r\n":
+            problem = "a line break"
+        elif char in " \t":
+            problem = "a blank"
+        elif not 0x21 <= ord(char) <= 0x7E:
+            problem = "a non-ASCII or control character"
+        else:
+            continue
+        raise CMSValidationError(
+            f"{where} is not a valid token: it contains {problem} at character {position} of {len(token)} "
+            "(a token is sent as an HTTP header and must be printable ASCII)",
+            argument=argument,
+            cms=cms,
+        )
+    return token

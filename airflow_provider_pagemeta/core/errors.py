@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from airflow_provider_pagemeta.core.redaction import Redactor
+from airflow_provider_pagemeta.core.retry import RETRY_AFTER_CAP, RETRY_AFTER_STATUSES
 from airflow_provider_pagemeta.exceptions import (
     CMSAuthError,
     CMSConflictError,
@@ -24,14 +25,31 @@ from airflow_provider_pagemeta.exceptions import (
     CMSValidationError,
 )
 
-SNIPPET_CHARS = 300
+#: The longest message an exception carries. A CMS may answer with a 100 KB message (or echo the
+#: request back); 200 such failures in a bulk run made a 20 MB XCom. Cut after redaction, so a
+#: cut can never leave a piece of a token behind.
+MESSAGE_CHARS = 300
+#: Error bodies are read only this far: enough for any real message, and it keeps redaction cheap.
+BODY_CHARS = 64_000
+#: ``details`` larger than this (as JSON) are replaced by a cut JSON text.
+DETAILS_CHARS = 2_000
+CUT_MARK = " [... cut, {n} characters in all]"
+
+
+def bounded(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """``text`` in at most ``limit`` characters, the cut marked. Call it on redacted text only."""
+    if len(text) <= limit:
+        return text
+    mark = CUT_MARK.format(n=len(text))
+    return text[: max(limit - len(mark), 0)] + mark
 
 
 def parse_error_body(text: str) -> tuple[str | None, str, Any]:
-    """Return ``(code, message, details)`` from an error body of any of the CMSs."""
+    """Return ``(code, message, details)`` from an error body of any of the CMSs (unbounded:
+    redact before cutting with :func:`bounded`)."""
     try:
         body = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         code = body.get("code")
@@ -57,8 +75,31 @@ def _text(value: Any) -> str:
 
 
 def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= SNIPPET_CHARS else flat[:SNIPPET_CHARS] + "..."
+    """Whitespace folded; not cut here (the caller redacts, then cuts)."""
+    return " ".join(text.split())
+
+
+def describe_wait(seconds: float) -> str:
+    """``seconds`` for a person: "3 days 4 h", "15 min", "40 s"."""
+    if seconds >= 86400:
+        days, rest = divmod(int(seconds), 86400)
+        return f"{days} day{'s' if days != 1 else ''} {rest // 3600} h ({seconds:.0f} s)"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h ({seconds:.0f} s)"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min ({seconds:.0f} s)"
+    return f"{seconds:.0f} s"
+
+
+def bounded_details(details: Any) -> Any:
+    """``details`` as given when small, else its JSON cut to ``DETAILS_CHARS`` (already redacted)."""
+    if details is None:
+        return None
+    try:
+        encoded = json.dumps(details)
+    except (TypeError, ValueError, RecursionError):
+        return bounded(str(details), DETAILS_CHARS)
+    return details if len(encoded) <= DETAILS_CHARS else bounded(encoded, DETAILS_CHARS)
 
 
 def error_class_for(status: int) -> type[CMSError]:
@@ -91,15 +132,23 @@ def error_from_response(
     retry_after: float | None,
     redactor: Redactor,
 ) -> CMSError:
-    """Build the typed exception for a non-success response; every string is redacted."""
-    code, message, details = parse_error_body(text)
+    """Build the typed exception for a non-success response; every string is redacted, then cut."""
+    code, message, details = parse_error_body(text[:BODY_CHARS])
     cls = error_class_for(status)
+    message = bounded(redactor.text(message))
+    if retry_after is not None and retry_after > RETRY_AFTER_CAP:
+        if status in RETRY_AFTER_STATUSES:
+            cls = CMSRateLimitError
+        message += (
+            f" (the server asks to wait {describe_wait(retry_after)} (Retry-After), longer than the "
+            f"{RETRY_AFTER_CAP:g} s the provider waits: not retried)"
+        )
     return cls(
-        redactor.text(message),
+        message,
         cms=cms,
         status_code=status,
-        code=redactor.text(code) if code else None,
-        details=redactor.value(details),
+        code=bounded(redactor.text(code), 100) if code else None,
+        details=bounded_details(redactor.value(details)),
         method=method,
         url=redactor.url(url),
         call=call,

@@ -25,10 +25,13 @@ token, because the CMS counts per token, not per hook object.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+
+log = logging.getLogger(__name__)
 
 #: Safety margin on the even spacing: clocks and network jitter must not tip a window over.
 SPREAD_MARGIN = 1.03
@@ -110,14 +113,27 @@ class RateLimitPacer:
         return base * (self.limit / max(1, self.limit - others))
 
 
+#: Largest rate-limit header value taken seriously; a bigger one is a broken or lying server.
+MAX_HEADER_VALUE = 1_000_000
+_ignored_headers: set[str] = set()
+
+
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    """A rate-limit header as a whole number, or None when absent, unparseable or absurd.
+
+    Only ASCII digits count: ``inf``, ``1e999``, ``-5`` or ``NaN`` would otherwise raise after the
+    write had landed, or turn pacing off. An ignored value is logged once per header name, at DEBUG.
+    """
     value = headers.get(name)
     if value is None:
         return None
-    try:
-        return int(float(value))
-    except ValueError:
-        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 7 and int(text) <= MAX_HEADER_VALUE:
+        return int(text)
+    if name not in _ignored_headers:
+        _ignored_headers.add(name)
+        log.debug("ignoring unusable rate-limit header %s: %.40r", name, value)
+    return None
 
 
 _PACERS: dict[str, RateLimitPacer] = {}

@@ -19,8 +19,8 @@ from airflow_provider_pagemeta.exceptions import CMSValidationError
 MAX_BODY_BYTES = 1_000_000
 
 
-def fail(message: str, argument: str, cms: str | None = None) -> CMSValidationError:
-    """The error to raise for bad input (kept as one place for the message shape)."""
+def invalid(message: str, argument: str, cms: str | None = None) -> CMSValidationError:
+    """The ``CMSValidationError`` for bad input, to ``raise`` (one place for the message shape)."""
     return CMSValidationError(message, argument=argument, cms=cms)
 
 
@@ -33,11 +33,11 @@ def require_str(
     max_length: int | None = None,
 ) -> str:
     if not isinstance(value, str):
-        raise fail(f"{argument} must be a string, got {type(value).__name__}", argument, cms)
+        raise invalid(f"{argument} must be a string, got {type(value).__name__}", argument, cms)
     if not allow_empty and not value.strip():
-        raise fail(f"{argument} must not be empty", argument, cms)
+        raise invalid(f"{argument} must not be empty", argument, cms)
     if max_length is not None and len(value) > max_length:
-        raise fail(f"{argument} is too long ({len(value)} characters, at most {max_length})", argument, cms)
+        raise invalid(f"{argument} is too long ({len(value)} characters, at most {max_length})", argument, cms)
     return value
 
 
@@ -49,7 +49,7 @@ def optional_str(value: Any, argument: str, *, cms: str | None = None, allow_emp
 
 def require_bool(value: Any, argument: str, *, cms: str | None = None) -> bool:
     if not isinstance(value, bool):
-        raise fail(f"{argument} must be true or false, got {type(value).__name__}", argument, cms)
+        raise invalid(f"{argument} must be true or false, got {type(value).__name__}", argument, cms)
     return value
 
 
@@ -65,23 +65,23 @@ def require_positive_int(value: Any, argument: str, *, cms: str | None = None) -
     """An id that must be a positive integer. A string of digits (what a rendered template
     gives) is accepted and converted."""
     if isinstance(value, bool):
-        raise fail(f"{argument} must be a positive integer, got a boolean", argument, cms)
+        raise invalid(f"{argument} must be a positive integer, got a boolean", argument, cms)
     # isascii(): str.isdigit() also accepts "²" (int() then raises a bare ValueError) and "٣"
     # (silently another id than the one the DAG author sees).
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int):
-        raise fail(f"{argument} must be a positive integer, got {type(value).__name__}", argument, cms)
+        raise invalid(f"{argument} must be a positive integer, got {type(value).__name__}", argument, cms)
     if value <= 0:
-        raise fail(f"{argument} must be a positive integer, got {value}", argument, cms)
+        raise invalid(f"{argument} must be a positive integer, got {value}", argument, cms)
     return value
 
 
 def require_mapping(value: Any, argument: str, *, cms: str | None = None, allow_empty: bool = False) -> dict:
     if not isinstance(value, Mapping):
-        raise fail(f"{argument} must be a dict, got {type(value).__name__}", argument, cms)
+        raise invalid(f"{argument} must be a dict, got {type(value).__name__}", argument, cms)
     if not allow_empty and not value:
-        raise fail(f"{argument} must not be empty", argument, cms)
+        raise invalid(f"{argument} must not be empty", argument, cms)
     return dict(value)
 
 
@@ -89,7 +89,7 @@ def check_keys(value: Mapping[str, Any], allowed: Iterable[str], argument: str, 
     allowed_set = set(allowed)
     unknown = sorted(str(k) for k in value if k not in allowed_set)
     if unknown:
-        raise fail(
+        raise invalid(
             f"{argument} has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed_set))}",
             argument,
             cms,
@@ -101,9 +101,9 @@ def require_json(value: Any, argument: str, *, cms: str | None = None) -> Any:
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise fail(f"{argument} is not JSON-serialisable: {exc}", argument, cms) from None
+        raise invalid(f"{argument} is not JSON-serialisable: {exc}", argument, cms) from None
     if len(encoded.encode()) > MAX_BODY_BYTES:
-        raise fail(f"{argument} is larger than {MAX_BODY_BYTES} bytes as JSON", argument, cms)
+        raise invalid(f"{argument} is larger than {MAX_BODY_BYTES} bytes as JSON", argument, cms)
     return value
 
 

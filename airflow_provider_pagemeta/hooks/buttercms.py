@@ -1,191 +1,43 @@
-"""ButterCMS hook: connection, auth and the ButterCMS page calls, on the shared HTTP core.
+"""ButterCMS hook: the Write API update, the Read API reads, and the one wait for queued updates.
 
-ButterCMS answers a page update with ``202 {"status": "pending"}`` and applies it later, with no
-job id and no job-status endpoint. The only documented way to know that an update has landed is
-to read the page (``preview=1`` so drafts count) until every expected field value shows. That
-rule lives here, once, as :func:`differing_fields` / :func:`page_differences`, and the sensor,
-the trigger and the operators all call it, so "complete" can never mean two different things.
-
-Field paths in the "still differing" lists are dotted: ``headline``, ``seo.title`` (a nested
-object compared key by key), ``questions`` (a list, i.e. a repeater, compared whole). With
-``expected_fields_by_locale`` each path is prefixed by its locale and a colon: ``es:seo.title``.
+A ButterCMS update is a ``202`` with no job id, so "done" means "the Read API shows the values".
+The rule for that lives in :mod:`airflow_provider_pagemeta.payloads.buttercms`; the waiting lives
+here, once for each transport: :meth:`ButterCMSHook.wait_for_pages` (on a worker: the operators'
+``wait_for_completion``) and :meth:`ButterCMSHook.await_pages` (in the triggerer: the deferrable
+operators and sensor). Both return the same :class:`~airflow_provider_pagemeta.types.PagesEvent`,
+so a wait in place and a deferred wait end the same way.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any, ClassVar
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal
 
 from airflow_provider_pagemeta.core import validation as v
+from airflow_provider_pagemeta.core.errors import bounded
 from airflow_provider_pagemeta.core.hook import PageMetaHook
-from airflow_provider_pagemeta.core.paths import join, segment
-from airflow_provider_pagemeta.exceptions import CMSServerError
+from airflow_provider_pagemeta.core.paths import join
+from airflow_provider_pagemeta.exceptions import CMSInvalidResponseError
+from airflow_provider_pagemeta.payloads.buttercms import (
+    ANY_PAGE_TYPE,
+    CMS,
+    check_result,
+    page_path,
+    spec_locales,
+    validate_update,
+)
+from airflow_provider_pagemeta.types import PageResult, PagesEvent
 
 log = logging.getLogger(__name__)
 
-CMS = "buttercms"
-STATUSES = ("draft", "published")
-#: What ``page_type`` may be besides a page-type slug: "search every page type".
-ANY_PAGE_TYPE = "*"
-
-_MISSING = object()
+#: Pages read at the same time while waiting in the triggerer: enough to make a large bulk wait
+#: quick, few enough not to look like a burst to the CMS.
+MAX_CONCURRENT_READS = 10
 
 
-# ---------------------------------------------------------------------- completion rule
-def differing_fields(expected: Mapping[str, Any], actual: Any, prefix: str = "") -> list[str]:
-    """Dotted paths of ``expected`` whose value the page does not show (yet).
-
-    Nested objects (components, ``seo``) are compared key by key, because a partial update of a
-    component leaves its other keys as they were and those must not count as "different". Lists
-    (repeaters) are compared whole, because the Write API replaces a repeater wholesale. A key
-    missing from the page counts as different.
-    """
-    differing: list[str] = []
-    for key, want in expected.items():
-        path = f"{prefix}{key}"
-        have = actual.get(key, _MISSING) if isinstance(actual, Mapping) else _MISSING
-        if isinstance(want, Mapping) and want:
-            if isinstance(have, Mapping):
-                differing.extend(differing_fields(want, have, path + "."))
-            else:
-                differing.append(path)
-        elif have is _MISSING or not _same(want, have):
-            differing.append(path)
-    return differing
-
-
-def _same(want: Any, have: Any) -> bool:
-    """JSON equality: ``True`` never equals ``1`` (Python says it does, JSON does not)."""
-    if isinstance(want, bool) or isinstance(have, bool):
-        return type(want) is type(have) and want == have
-    if isinstance(want, list) and isinstance(have, list):
-        return len(want) == len(have) and all(_same(a, b) for a, b in zip(want, have, strict=True))
-    if isinstance(want, Mapping) and isinstance(have, Mapping):
-        return want.keys() == have.keys() and all(_same(want[k], have[k]) for k in want)
-    return bool(want == have)
-
-
-def page_differences(spec: Mapping[str, Any], pages: Mapping[str | None, Mapping[str, Any]]) -> list[str]:
-    """The completion rule for one page spec (see :func:`page_spec`).
-
-    :param pages: the Read API ``data`` object per locale read (:func:`spec_locales`).
-    :return: dotted field paths still different; empty means the update has landed.
-    """
-    by_locale = spec.get("expected_fields_by_locale")
-    if by_locale:
-        differing: list[str] = []
-        for locale, fields in by_locale.items():
-            current = pages.get(locale, {}).get("fields", {})
-            differing.extend(differing_fields(fields, current, f"{locale}:"))
-        return differing
-    locale = spec.get("locale")
-    return differing_fields(spec["expected_fields"], pages.get(locale, {}).get("fields", {}))
-
-
-def spec_locales(spec: Mapping[str, Any]) -> list[str | None]:
-    """The locales to read for a spec (``None``: the account's default locale)."""
-    by_locale = spec.get("expected_fields_by_locale")
-    if by_locale:
-        return list(by_locale)
-    return [spec.get("locale")]
-
-
-def confirmed_page(spec: Mapping[str, Any], pages: Mapping[str | None, Mapping[str, Any]]) -> Any:
-    """What the sensor and operators return once complete: the page's ``data`` object, or with
-    ``expected_fields_by_locale`` a dict locale -> ``data`` object (one read per locale)."""
-    if spec.get("expected_fields_by_locale"):
-        return {locale: pages[locale] for locale in spec_locales(spec)}
-    return pages[spec.get("locale")]
-
-
-def page_spec(
-    page_type: Any,
-    page_slug: Any,
-    *,
-    expected_fields: Any = None,
-    expected_fields_by_locale: Any = None,
-    locale: Any = None,
-) -> dict[str, Any]:
-    """Validate and build the plain, JSON-serialisable description of one page to watch.
-
-    This is what triggers carry (``pages=[...]``) and what the sensor, the operator and a bulk
-    operator build; validating it here means a bad spec fails on the worker, not in the
-    triggerer.
-    """
-    ButterCMSHook.page_path(page_type, page_slug)  # the same path checks as the calls
-    fields, by_locale = _check_field_forms(
-        expected_fields, expected_fields_by_locale, locale, names=("expected_fields", "expected_fields_by_locale")
-    )
-    spec: dict[str, Any] = {"page_type": page_type, "page_slug": page_slug}
-    if by_locale is not None:
-        spec["expected_fields_by_locale"] = by_locale
-    else:
-        spec["expected_fields"] = fields
-        spec["locale"] = locale
-    return spec
-
-
-def _check_field_forms(
-    fields: Any, by_locale: Any, locale: Any, *, names: tuple[str, str] = ("fields", "fields_by_locale")
-) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]] | None]:
-    """Exactly one of the single-locale and multi-locale forms, each non-empty, JSON-only."""
-    single_name, multi_name = names
-    if (fields is None) == (by_locale is None):
-        raise v.fail(f"give exactly one of {single_name} or {multi_name}", single_name, CMS)
-    v.optional_str(locale, "locale", cms=CMS)
-    if fields is not None:
-        checked = _check_fields(fields, single_name)
-        v.require_json(checked, single_name, cms=CMS)
-        return checked, None
-    if locale is not None:
-        raise v.fail(
-            f"locale cannot be combined with {multi_name}: the locale codes are its keys", "locale", CMS
-        )
-    per_locale = v.require_mapping(by_locale, multi_name, cms=CMS)
-    checked_by_locale: dict[str, dict[str, Any]] = {}
-    for code, locale_fields in per_locale.items():
-        v.require_str(code, f"{multi_name} locale code", cms=CMS)
-        checked_by_locale[code] = _check_fields(locale_fields, f"{multi_name}[{code!r}]", argument=multi_name)
-    v.require_json(checked_by_locale, multi_name, cms=CMS)
-    return None, checked_by_locale
-
-
-def _check_fields(value: Any, label: str, *, argument: str | None = None) -> dict[str, Any]:
-    argument = argument or label
-    if not isinstance(value, Mapping):
-        raise v.fail(f"{label} must be a dict of field name -> value, got {type(value).__name__}", argument, CMS)
-    if not value:
-        raise v.fail(f"{label} must not be empty (nothing to update)", argument, CMS)
-    for key in value:
-        if not isinstance(key, str) or not key.strip():
-            raise v.fail(f"{label} has a field name that is not a non-empty string: {key!r}", argument, CMS)
-    return dict(value)
-
-
-def validate_update(
-    page_type: Any,
-    page_slug: Any,
-    *,
-    fields: Any = None,
-    fields_by_locale: Any = None,
-    status: Any = "draft",
-    locale: Any = None,
-) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
-    """Check every argument of an update and build ``(path, body, query params)``.
-
-    Public so operators (and a bulk operator) can fail a bad row before any request is sent.
-    """
-    path = ButterCMSHook.page_path(page_type, page_slug)
-    single, by_locale = _check_field_forms(fields, fields_by_locale, locale)
-    if status not in STATUSES:
-        raise v.fail(f"status must be 'draft' or 'published', got {status!r}", "status", CMS)
-    body = {"status": status, "fields": single if single is not None else by_locale}
-    params = {"locale": locale} if single is not None and locale is not None else None
-    return path, body, params
-
-
-# ---------------------------------------------------------------------- hook
 class ButterCMSHook(PageMetaHook):
     """Talks to the ButterCMS API with the token from the connection's password.
 
@@ -198,10 +50,10 @@ class ButterCMSHook(PageMetaHook):
 
     conn_name_attr = "buttercms_conn_id"
     default_conn_name = "buttercms_default"
-    conn_type = "buttercms"
+    conn_type = CMS
     hook_name = "ButterCMS"
 
-    cms: ClassVar[str] = "buttercms"
+    cms: ClassVar[str] = CMS
     default_base_url: ClassVar[str | None] = "https://api.buttercms.com"
     auth_scheme: ClassVar[str] = "Token"
     cms_extras: ClassVar[dict[str, Any]] = {"read_token": None}
@@ -210,14 +62,7 @@ class ButterCMSHook(PageMetaHook):
         super().__init__(buttercms_conn_id, **kwargs)
         self.buttercms_conn_id = buttercms_conn_id
 
-    # ------------------------------------------------------------------ paths and params
-    @staticmethod
-    def page_path(page_type: Any, page_slug: Any) -> str:
-        """``/v2/pages/{type}/{slug}/``: every user segment encoded, trailing slash always (a
-        missing one costs a 301 and a second billed call)."""
-        type_segment = ANY_PAGE_TYPE if page_type == ANY_PAGE_TYPE else segment(page_type, "page_type", cms=CMS)
-        return join("v2", "pages", type_segment, segment(page_slug, "page_slug", cms=CMS)) + "/"
-
+    # ------------------------------------------------------------------ params and tokens
     @staticmethod
     def _read_params(locale: Any, preview: Any) -> dict[str, Any]:
         v.require_bool(preview, "preview", cms=CMS)
@@ -251,21 +96,19 @@ class ButterCMSHook(PageMetaHook):
         """``PATCH /v2/pages/{type}/{slug}/``: queue a partial update; returns the 202 body.
 
         The 202 only means "validated and queued": the change shows up later (see
-        :meth:`check_page`). Warnings in the body (ignored keys) are logged.
+        :meth:`wait_for_pages`). Warnings in the body (ignored keys) are logged.
         """
         path, body, params = validate_update(
             page_type, page_slug, fields=fields, fields_by_locale=fields_by_locale, status=status, locale=locale
         )
-        # request_json_response, not request + parse: a 2xx whose body is empty or cut short must be
-        # retried like a dropped connection (the PATCH is idempotent), as every other call does.
-        response, result = self.request_json_response(
-            "PATCH", path, call="update_page", params=params, json_body=body
-        )
-        if response.status_code != 202:
-            log.warning("buttercms update_page: expected 202 Accepted, got %s", response.status_code)
-        for warning in result.get("warnings", []) if isinstance(result, dict) else []:
-            log.warning("buttercms update_page %s/%s: %s", page_type, page_slug, warning)
-        return result if isinstance(result, dict) else {"response": result}
+        reply, result = self.request_json_response("PATCH", path, call="update_page", params=params, json_body=body)
+        if reply.status_code != 202:
+            log.warning("buttercms update_page: expected 202 Accepted, got %s", reply.status_code)
+        warnings = result.get("warnings")
+        for warning in warnings[:20] if isinstance(warnings, list) else []:
+            log.warning("buttercms update_page %s/%s: %s", page_type, page_slug,
+                        bounded(self.redactor.text(str(warning))))
+        return dict(result)
 
     def get_page(
         self, page_type: str, page_slug: str, *, locale: str | None = None, preview: bool = True
@@ -274,48 +117,119 @@ class ButterCMSHook(PageMetaHook):
 
         ``preview=True`` by default because a draft update is only visible with ``preview=1``.
         """
-        path = self.page_path(page_type, page_slug)
+        path = page_path(page_type, page_slug)
         params = self._read_params(locale, preview)
         body = self.request_json("GET", path, call="get_page", params=params, token=self._read_token())
-        return self._data(body, "GET", path)
+        return self._data(body, path)
 
     async def aget_page(
         self, page_type: str, page_slug: str, *, locale: str | None = None, preview: bool = True
     ) -> dict[str, Any]:
         """:meth:`get_page` on the async client (for triggers: never blocks the event loop)."""
-        path = self.page_path(page_type, page_slug)
+        path = page_path(page_type, page_slug)
         params = self._read_params(locale, preview)
         token = await self._aread_token()
         body = await self.arequest_json("GET", path, call="get_page", params=params, token=token)
-        return self._data(body, "GET", path)
+        return self._data(body, path)
 
-    def _data(self, body: Any, method: str, path: str) -> dict[str, Any]:
-        data = body.get("data") if isinstance(body, dict) else None
+    @staticmethod
+    def _data(body: dict[str, Any], path: str) -> dict[str, Any]:
+        data = body.get("data")
         if not isinstance(data, dict):
-            raise CMSServerError(
-                "the Read API response has no 'data' object", cms=CMS, method=method, url=path, call="get_page"
+            raise CMSInvalidResponseError(
+                "the Read API response has no 'data' object", cms=CMS, method="GET", url=path, call="get_page"
             )
         return data
 
+    # ------------------------------------------------------------------ completion checks
     def check_page(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """Read the page (once per locale of the spec) and apply the completion rule.
+        """One read round for a spec (once per locale) against the completion rule.
 
         :return: ``{"differing": [...], "page": <confirmed page>}``; ``page`` is None while
             something still differs.
         """
+        preview = spec.get("preview", True)
         pages = {
-            locale: self.get_page(spec["page_type"], spec["page_slug"], locale=locale)
+            locale: self.get_page(spec["page_type"], spec["page_slug"], locale=locale, preview=preview)
             for locale in spec_locales(spec)
         }
-        return _check_result(spec, pages)
+        return check_result(spec, pages)
 
     async def acheck_page(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`check_page` on the async client."""
+        preview = spec.get("preview", True)
         pages = {}
         for locale in spec_locales(spec):
-            pages[locale] = await self.aget_page(spec["page_type"], spec["page_slug"], locale=locale)
-        return _check_result(spec, pages)
+            pages[locale] = await self.aget_page(spec["page_type"], spec["page_slug"], locale=locale, preview=preview)
+        return check_result(spec, pages)
 
+    # ------------------------------------------------------------------ the one wait
+    def wait_for_pages(
+        self,
+        specs: Sequence[Mapping[str, Any]],
+        *,
+        poll_interval: float,
+        timeout: float,
+        log_progress: Callable[..., None] | None = None,
+    ) -> PagesEvent:
+        """Read until every spec's page shows its values or ``timeout`` seconds pass (on a worker).
+
+        Each round re-reads only the pages still pending. A read that fails raises its typed
+        error (the task fails with it). Returns the same event the trigger yields."""
+        results = [_pending(spec) for spec in specs]
+        deadline = time.monotonic() + timeout
+        say = log_progress or log.info
+        while True:
+            for spec, result in zip(specs, results, strict=True):
+                if result["status"] == "pending":
+                    _record(result, self.check_page(spec))
+            pending = sum(r["status"] == "pending" for r in results)
+            if not pending:
+                return pages_event(results, timed_out=False)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return pages_event(results, timed_out=True)
+            say("buttercms: %d of %d page(s) not updated yet; next read in %.1f s",
+                pending, len(results), min(poll_interval, remaining))
+            self._sleep(min(poll_interval, remaining))
+
+    async def await_pages(
+        self, specs: Sequence[Mapping[str, Any]], *, poll_interval: float, end_time: float
+    ) -> PagesEvent:
+        """:meth:`wait_for_pages` in the triggerer: reads concurrently (bounded), never blocks the
+        loop, and meets ``end_time`` (epoch seconds) even while a read hangs. A page whose read
+        fails is reported as ``error`` and the others are still watched."""
+        results = [_pending(spec) for spec in specs]
+        semaphore = asyncio.Semaphore(MAX_CONCURRENT_READS)
+
+        async def check(spec: Mapping[str, Any], result: PageResult) -> None:
+            async with semaphore:
+                try:
+                    _record(result, await self.acheck_page(spec))
+                except Exception as exc:  # reported in the event; the trigger must never crash
+                    result["status"] = "error"
+                    result["message"] = bounded(self.redactor.text(f"{type(exc).__name__}: {exc}"))
+
+        while True:
+            remaining = end_time - time.time()
+            pending = [(spec, r) for spec, r in zip(specs, results, strict=True) if r["status"] == "pending"]
+            if remaining <= 0:
+                return pages_event(results, timed_out=bool(pending))
+            try:
+                await asyncio.wait_for(asyncio.gather(*(check(spec, r) for spec, r in pending)), timeout=remaining)
+            except asyncio.TimeoutError:
+                return pages_event(results, timed_out=True)
+            still = sum(r["status"] == "pending" for r in results)
+            if not still:
+                return pages_event(results, timed_out=False)
+            remaining = end_time - time.time()
+            if remaining <= 0:
+                return pages_event(results, timed_out=True)
+            log.info("buttercms: %d of %d page(s) not updated yet; next check in %.1f s",
+                     still, len(results), min(poll_interval, remaining))
+            await self._asleep(min(poll_interval, remaining))
+
+    # ------------------------------------------------------------------ connection test
     def _probe(self) -> str:
         """``GET /v2/pages/*/?page_size=1`` with the read token: the documented "list Single
         Pages" call, the cheapest authenticated read there is (one billed call, at most one item,
@@ -325,7 +239,8 @@ class ButterCMSHook(PageMetaHook):
             "GET", join("v2", "pages", ANY_PAGE_TYPE) + "/", call="test_connection",
             params={"page_size": 1}, token=self._read_token(),
         )
-        count = body.get("meta", {}).get("count") if isinstance(body, dict) else None
+        meta = body.get("meta")
+        count = meta.get("count") if isinstance(meta, dict) else None
         which = "read token" if self._read_token() else "token"
         return (
             f"Connected to ButterCMS: the {which} was accepted ({count if count is not None else '?'} single "
@@ -333,6 +248,46 @@ class ButterCMSHook(PageMetaHook):
         )
 
 
-def _check_result(spec: Mapping[str, Any], pages: Mapping[str | None, dict[str, Any]]) -> dict[str, Any]:
-    differing = page_differences(spec, pages)
-    return {"differing": differing, "page": None if differing else confirmed_page(spec, pages)}
+# ---------------------------------------------------------------------- the event
+def _pending(spec: Mapping[str, Any]) -> PageResult:
+    return {"page_type": spec["page_type"], "page_slug": spec["page_slug"], "status": "pending",
+            "differing": [], "message": "", "page": None}
+
+
+def _record(result: PageResult, check: Mapping[str, Any]) -> None:
+    result["differing"] = list(check["differing"])
+    if not check["differing"]:
+        result["status"] = "success"
+        result["page"] = check["page"]
+
+
+def pages_event(results: Sequence[PageResult], *, timed_out: bool) -> PagesEvent:
+    """The one event shape of a wait: the overall ``status``, the first page that did not succeed
+    (or the first page) at the top level, ``pages`` always, and ``page`` for a single success."""
+    pages: list[PageResult] = []
+    for result in results:
+        entry: PageResult = {**result}
+        if entry["status"] == "pending":
+            entry["status"] = "timeout"
+            entry["message"] = f"still differs in {', '.join(entry['differing']) or '(not read)'} at the deadline"
+        pages.append(entry)
+    failed = [p for p in pages if p["status"] != "success"]
+    status: Literal["success", "timeout", "error"] = "success"
+    if failed:
+        status = "timeout" if timed_out and any(p["status"] == "timeout" for p in failed) else "error"
+    first = failed[0] if failed else pages[0]
+    counts = {s: sum(p["status"] == s for p in pages) for s in ("success", "timeout", "error")}
+    if len(pages) == 1:
+        message = (f"page {first['page_type']}/{first['page_slug']}: "
+                   + ("shows every expected field value" if status == "success" else first["message"]))
+    else:
+        message = (f"{counts['success']} of {len(pages)} page(s) updated, {counts['timeout']} timed out, "
+                   f"{counts['error']} failed")
+    event: PagesEvent = {
+        "status": status, "page_type": first["page_type"], "page_slug": first["page_slug"],
+        "differing": list(first["differing"]), "message": message,
+        "pages": [{k: v for k, v in p.items() if k != "page"} for p in pages],  # type: ignore[misc]
+    }
+    if status == "success" and len(pages) == 1:
+        event["page"] = pages[0]["page"]
+    return event

@@ -16,19 +16,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.definitions._internal.types import NOTSET, ArgNotSet
 
-from airflow_provider_pagemeta.core.validation import fail
-from airflow_provider_pagemeta.hooks.buildin import (
+from airflow_provider_pagemeta import NOTSET, ArgNotSet
+from airflow_provider_pagemeta.core.convert import to_bool
+from airflow_provider_pagemeta.core.validation import invalid
+from airflow_provider_pagemeta.hooks.buildin import BuildinHook
+from airflow_provider_pagemeta.links import BuildinPageLink, buildin_page_url, push_page_url
+from airflow_provider_pagemeta.payloads.buildin import (
     CMS,
-    BuildinHook,
     build_update_body,
     changes_to_apply,
     check_if_match,
     check_max_conflicts,
     page_path,
 )
-from airflow_provider_pagemeta.links import BuildinPageLink, buildin_page_url, push_page_url
 
 
 class BuildinUpdatePageOperator(BaseOperator):
@@ -101,24 +102,18 @@ class BuildinUpdatePageOperator(BaseOperator):
     def _validated_update(self) -> tuple[dict[str, Any], list[str]]:
         """Check the rendered arguments before any request: ``update_page`` kwargs, keys given."""
         page_path(self.page_id)
-        self.in_trash = _as_bool(self.in_trash)
+        if self.in_trash is not None:
+            self.in_trash = to_bool(self.in_trash, "in_trash", cms=CMS)
         update: dict[str, Any] = {"properties": self.properties, "icon": self.icon, "cover": self.cover,
                                   "in_trash": self.in_trash}
         given = list(build_update_body(**update))
         if not given:
-            raise fail("nothing to update: give properties, icon, cover or in_trash", "properties", CMS)
+            raise invalid("nothing to update: give properties, icon, cover or in_trash", "properties", CMS)
         if self.if_match is not None:
             self.if_match = check_if_match(self.if_match)
             if self.optimistic:
-                raise fail("give if_match or optimistic=True, not both (optimistic reads its own version)",
+                raise invalid("give if_match or optimistic=True, not both (optimistic reads its own version)",
                            "if_match", CMS)
         if self.optimistic:
-            check_max_conflicts(self.max_conflicts)
+            self.max_conflicts = check_max_conflicts(self.max_conflicts)
         return update, given
-
-
-def _as_bool(value: Any) -> Any:
-    """A rendered template gives ``"True"``/``"false"``; anything else is checked by the hook."""
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return value

@@ -1,45 +1,47 @@
-"""ButterCMS operators.
+"""ButterCMS operators: one page update, many page updates (on the bulk engine).
 
-:class:`ButterCMSUpdatePageOperator` sends one Write API update. ButterCMS answers ``202
-{"status": "pending"}`` and applies the change later, so "done" can mean two things: the update
-was accepted (the default), or it is visible on the page (``wait_for_completion``, decided by the
-shared completion rule of :mod:`airflow_provider_pagemeta.hooks.buttercms`). The PATCH is sent
-exactly once per execution: when the task resumes from the trigger, only ``execute_complete``
-runs, and it never writes.
+ButterCMS answers ``202 {"status": "pending"}`` and applies the change later, so "done" can mean
+two things: the update was accepted (the default), or it is visible on the page
+(``wait_for_completion``, decided by the hook's one wait). The PATCH is sent exactly once per
+execution: when the task resumes from the trigger, only ``execute_complete`` runs, and it never
+writes.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import Asset, BaseOperator, Context
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_pagemeta.bulk import BulkItem, BulkRunner, Diff, WriteResult, non_negative_int, rows_from
-from airflow_provider_pagemeta.core import validation as v
-from airflow_provider_pagemeta.exceptions import CMSError, CMSValidationError
-from airflow_provider_pagemeta.hooks.buttercms import (
-    ButterCMSHook,
-    page_differences,
-    page_spec,
-    spec_locales,
-    validate_update,
-)
+from airflow_provider_pagemeta.assets import add_alias_outlet, emit_changed_pages
+from airflow_provider_pagemeta.bulk.buttercms import ButterCMSBulkAdapter
+from airflow_provider_pagemeta.bulk.engine import BulkRunner
+from airflow_provider_pagemeta.core.convert import to_bool, to_duration, to_int, to_rows
+from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.links import BUTTERCMS_EDITOR_URL, ButterCMSPageLink, buttercms_page_url, push_page_url
-from airflow_provider_pagemeta.operators.changed_pages import add_alias_outlet, emit_changed_pages
+from airflow_provider_pagemeta.payloads.buttercms import CMS, page_spec, preview_for, validate_update
+from airflow_provider_pagemeta.triggers.buttercms import default_deferrable, defer_until_confirmed
+from airflow_provider_pagemeta.types import BulkSummary, PagesEvent
 
-#: Extra time given to Airflow's deferral timeout beyond the trigger's own deadline, so the
-#: trigger's "timeout" event (which names the fields) normally arrives first.
-DEFERRAL_MARGIN_S = 60.0
+#: Longest wait a task may ask for (a week): a typo must not hold a slot for a year.
+MAX_WAIT_S = 7 * 86400.0
 
 
-def _positive_number(value: Any, argument: str) -> float:
-    if not v.is_finite_number(value) or value <= 0:
-        raise v.fail(f"{argument} must be a positive number of seconds, got {value!r}", argument, "buttercms")
-    return float(value)
+def unconfirmed_message(event: Mapping[str, Any]) -> str:
+    """Why a wait did not confirm, naming each page and the fields that still differ."""
+    pages = [p for p in event.get("pages") or [] if p.get("status") != "success"] or [event]
+
+    def fields(page: Mapping[str, Any]) -> str:
+        return ", ".join(page.get("differing") or []) or "(none read)"
+
+    if len(event.get("pages") or [event]) == 1:
+        page = pages[0]
+        return (f"ButterCMS update of page {page.get('page_type')}/{page.get('page_slug')} not confirmed: "
+                f"{event.get('message', '')}; fields still different: {fields(page)}")
+    listed = "; ".join(f"{p.get('page_type')}/{p.get('page_slug')}: {fields(p)}" for p in pages)
+    return f"ButterCMS bulk update not confirmed for {len(pages)} page(s): {listed} ({event.get('message', '')})"
 
 
 class ButterCMSUpdatePageOperator(BaseOperator):
@@ -51,11 +53,13 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         Nested objects are partial; repeaters (lists) must be sent whole.
     :param fields_by_locale: ``{"en": {...}, "es": {...}}`` to update several locales in one call.
         Give exactly one of ``fields`` / ``fields_by_locale``.
-    :param status: ``"draft"`` (stage the change) or ``"published"`` (make it live).
+    :param status: ``"draft"`` (stage the change) or ``"published"`` (make it live). A published
+        update is confirmed on the published read (no ``preview``), a draft on ``preview=1``.
     :param locale: the locale ``fields`` applies to (not with ``fields_by_locale``).
     :param wait_for_completion: after the 202, poll the Read API on the worker until the page
         shows the values sent.
-    :param deferrable: wait in the triggerer instead (implies ``wait_for_completion``).
+    :param deferrable: wait in the triggerer instead (implies ``wait_for_completion``); defaults to
+        Airflow's ``[operators] default_deferrable``.
     :param poll_interval: seconds between reads while waiting.
     :param timeout: seconds to wait for the change to show before failing.
     :param buttercms_conn_id: the ButterCMS connection.
@@ -85,7 +89,7 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         status: str = "draft",
         locale: str | None = None,
         wait_for_completion: bool = False,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
         poll_interval: float = 10,
         timeout: float = 600,
         buttercms_conn_id: str = ButterCMSHook.default_conn_name,
@@ -98,27 +102,29 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         self.fields_by_locale = fields_by_locale
         self.status = status
         self.locale = locale
-        self.deferrable = deferrable
-        self.wait_for_completion = wait_for_completion or deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.wait_for_completion = wait_for_completion or self.deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.buttercms_conn_id = buttercms_conn_id
 
-    def _validate(self) -> dict[str, Any]:
-        """All checks after templating and before any request; returns the page spec to wait on."""
+    def _validate(self) -> tuple[dict[str, Any], float, float]:
+        """All checks after templating and before any request: the spec to wait on, the poll
+        interval and the timeout."""
         validate_update(
             self.page_type, self.page_slug, fields=self.fields, fields_by_locale=self.fields_by_locale,
             status=self.status, locale=self.locale,
         )
-        _positive_number(self.poll_interval, "poll_interval")
-        _positive_number(self.timeout, "timeout")
-        return page_spec(
+        poll = to_duration(self.poll_interval, "poll_interval", maximum=MAX_WAIT_S, cms=CMS)
+        timeout = to_duration(self.timeout, "timeout", maximum=MAX_WAIT_S, cms=CMS)
+        spec = page_spec(
             self.page_type, self.page_slug, expected_fields=self.fields,
-            expected_fields_by_locale=self.fields_by_locale, locale=self.locale,
+            expected_fields_by_locale=self.fields_by_locale, locale=self.locale, preview=preview_for(self.status),
         )
+        return spec, poll, timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
-        spec = self._validate()
+        spec, poll, timeout = self._validate()
         hook = ButterCMSHook(buttercms_conn_id=self.buttercms_conn_id)
         where = f"{self.page_type}/{self.page_slug}"
         accepted = hook.update_page(
@@ -129,170 +135,28 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         self._push_link(context)
         if not self.wait_for_completion:
             return accepted
-        check = hook.check_page(spec)
+        check = hook.check_page(spec)  # once on the worker: defer only if there is something to wait for
         if not check["differing"]:
             self.log.info("ButterCMS page %s already shows the update", where)
             return {**accepted, "page": check["page"]}
         if self.deferrable:
-            self._defer(spec, accepted)
-        return {**accepted, "page": self._wait_in_place(hook, spec, check["differing"])}
+            defer_until_confirmed(self, [spec], poll_interval=poll, timeout=timeout,
+                                  buttercms_conn_id=self.buttercms_conn_id, kwargs={"accepted": accepted})
+        event = hook.wait_for_pages([spec], poll_interval=poll, timeout=timeout, log_progress=self.log.info)
+        return self.execute_complete(context, event=event, accepted=accepted)
 
     def _push_link(self, context: Context) -> None:
         push_page_url(context, buttercms_page_url(self.page_type, self.page_slug, self.editor_url))
 
-    def _defer(self, spec: dict[str, Any], accepted: dict[str, Any]) -> None:
-        from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
-
-        self.log.info("Deferring: the triggerer will read page %s/%s every %s s",
-                      self.page_type, self.page_slug, self.poll_interval)
-        self.defer(
-            trigger=ButterCMSPageUpdateTrigger(
-                [spec], poll_interval=float(self.poll_interval), end_time=time.time() + float(self.timeout),
-                buttercms_conn_id=self.buttercms_conn_id,
-            ),
-            method_name="execute_complete",
-            kwargs={"accepted": accepted},
-            timeout=timedelta(seconds=float(self.timeout) + max(DEFERRAL_MARGIN_S, 2 * float(self.poll_interval))),
-        )
-
-    def _wait_in_place(self, hook: ButterCMSHook, spec: dict[str, Any], differing: list[str]) -> Any:
-        deadline = time.monotonic() + float(self.timeout)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AirflowException(self._failure(differing, "timed out waiting for the update to show"))
-            self.log.info("Page %s/%s not updated yet (%s); next read in %.1f s",
-                          self.page_type, self.page_slug, ", ".join(differing), min(self.poll_interval, remaining))
-            time.sleep(min(float(self.poll_interval), remaining))
-            check = hook.check_page(spec)
-            differing = check["differing"]
-            if not differing:
-                self.log.info("ButterCMS page %s/%s shows the update", self.page_type, self.page_slug)
-                return check["page"]
-
     def execute_complete(
-        self, context: Context, event: dict[str, Any], accepted: dict[str, Any] | None = None
+        self, context: Context, event: PagesEvent | dict[str, Any], accepted: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Resume after the trigger; never re-sends the update."""
+        """The end of a wait, in place or after the trigger; never re-sends the update."""
         self._push_link(context)  # again: the resumed execution is the one whose XComs count
         if event.get("status") == "success":
-            self.log.info("ButterCMS page %s/%s confirmed by the trigger", self.page_type, self.page_slug)
+            self.log.info("ButterCMS page %s/%s shows the update", self.page_type, self.page_slug)
             return {**(accepted or {}), "page": event.get("page")}
-        raise AirflowException(self._failure(list(event.get("differing") or []), str(event.get("message", ""))))
-
-    def _failure(self, differing: list[str], what: str) -> str:
-        return (
-            f"ButterCMS update of page {self.page_type}/{self.page_slug} not confirmed: {what}; "
-            f"fields still different: {', '.join(differing) or '(none read)'}"
-        )
-
-
-# ---------------------------------------------------------------------- bulk
-BULK_ROW_KEYS = frozenset({"page_type", "page_slug", "fields", "fields_by_locale", "status", "locale"})
-
-
-def _value_at(data: Any, path: str) -> Any:
-    """The value at a dotted path (``seo.title``) of a page's fields, or None when absent."""
-    for part in path.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
-
-
-class ButterCMSBulkAdapter:
-    """The ButterCMS half of a bulk run (see :mod:`airflow_provider_pagemeta.bulk`).
-
-    ButterCMS has no cheap way to read many pages at once, so current values cost one read per
-    page and locale; that is still cheaper than a write that would have changed nothing, and it
-    is what lets a retried task skip the pages an earlier try already updated.
-    """
-
-    cms = "buttercms"
-
-    def __init__(self, hook: ButterCMSHook) -> None:
-        self.hook = hook
-
-    def prepare(self, rows: Sequence[Any]) -> list[BulkItem]:
-        if not isinstance(rows, (list, tuple)):
-            raise v.fail(f"updates must be a list of dicts, got {type(rows).__name__}", "updates", self.cms)
-        items: list[BulkItem] = []
-        seen: dict[tuple[str, str, str], int] = {}
-        for index, row in enumerate(rows):
-            item = self._prepare_row(index, row)
-            for locale in spec_locales(item.spec):
-                key = (str(item.spec["page_type"]), str(item.spec["page_slug"]), str(locale))
-                if key in seen:
-                    raise v.fail(
-                        f"updates[{index}] updates the same page and locale as updates[{seen[key]}] "
-                        f"({key[0]}/{key[1]}, locale {locale or 'default'}); merge the two rows",
-                        f"updates[{index}]", self.cms,
-                    )
-                seen[key] = index
-            items.append(item)
-        return items
-
-    def _prepare_row(self, index: int, row: Any) -> BulkItem:
-        where = f"updates[{index}]"
-        if not isinstance(row, dict):
-            raise v.fail(f"{where} must be a dict, got {type(row).__name__}", where, self.cms)
-        v.check_keys(row, BULK_ROW_KEYS, where, cms=self.cms)
-        try:
-            validate_update(
-                row.get("page_type"), row.get("page_slug"), fields=row.get("fields"),
-                fields_by_locale=row.get("fields_by_locale"), status=row.get("status", "draft"),
-                locale=row.get("locale"),
-            )
-            spec = page_spec(
-                row.get("page_type"), row.get("page_slug"), expected_fields=row.get("fields"),
-                expected_fields_by_locale=row.get("fields_by_locale"), locale=row.get("locale"),
-            )
-        except CMSValidationError as exc:
-            raise v.fail(f"{where}: {exc.message}", f"{where}.{exc.argument}", self.cms) from None
-        key = f"{row['page_type']}/{row['page_slug']}"
-        if row.get("locale"):
-            key += f"@{row['locale']}"
-        target = {k: row[k] for k in ("fields", "fields_by_locale", "locale") if row.get(k) is not None}
-        target["status"] = row.get("status", "draft")
-        return BulkItem(index=index, key=key, target=target, spec=spec)
-
-    def read_current(self, items: Sequence[BulkItem]) -> Iterator[tuple[BulkItem, Any, CMSError | None]]:
-        for item in items:
-            spec = item.spec
-            try:
-                pages = {
-                    locale: self.hook.get_page(spec["page_type"], spec["page_slug"], locale=locale)
-                    for locale in spec_locales(spec)
-                }
-            except CMSError as exc:
-                yield item, None, exc
-                continue
-            yield item, pages, None
-
-    def diff(self, item: BulkItem, current: Any) -> Diff:
-        changes: Diff = {}
-        for path in page_differences(item.spec, current):
-            locale, _, field_path = path.rpartition(":")
-            fields = current.get(locale or item.spec.get("locale"), {}).get("fields", {})
-            expected = item.target.get("fields_by_locale", {}).get(locale) if locale else item.target["fields"]
-            changes[path] = {"old": _value_at(fields, field_path), "new": _value_at(expected, field_path)}
-        return changes
-
-    def write(self, items: Sequence[BulkItem]) -> Iterator[WriteResult]:
-        for item in items:
-            t = item.target
-            try:
-                self.hook.update_page(
-                    item.spec["page_type"], item.spec["page_slug"], fields=t.get("fields"),
-                    fields_by_locale=t.get("fields_by_locale"), status=t["status"], locale=t.get("locale"),
-                )
-            except CMSError as exc:
-                yield WriteResult(item, exc)
-                continue
-            yield WriteResult(item)
-
-    def requests_sent(self) -> int:
-        return self.hook.request_count
+        raise AirflowException(unconfirmed_message(event))
 
 
 class ButterCMSBulkUpdatePagesOperator(BaseOperator):
@@ -307,14 +171,15 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
     :param dry_run: send no write; return and log the per-page diff (field: old -> new).
     :param max_failures: how many pages may fail before the task fails (after all were tried).
     :param wait_for_completion: after the 202s, confirm every written page with ONE poller over
-        the whole set; ``deferrable=True`` does it with one trigger in the triggerer.
+        the whole set; ``deferrable=True`` does it with one trigger in the triggerer (default:
+        Airflow's ``[operators] default_deferrable``).
     :param poll_interval: seconds between read rounds while waiting.
     :param timeout: seconds to wait for all pages to show their updates.
     :param changed_pages_asset: an ``Asset`` (or its name) that gets ONE event per run in which at
         least one page was accepted for update, its ``extra`` listing those pages (``{"cms",
         "changed_pages", "counts"}``); emitted when the task succeeds (after confirmation when
         waiting); a run that changed nothing, or a dry run, emits none (see
-        :mod:`airflow_provider_pagemeta.operators.changed_pages`).
+        :mod:`airflow_provider_pagemeta.assets`).
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
     requests, changed_pages`` (+ ``changes`` on a dry run, + ``confirmed`` when waiting).
@@ -334,7 +199,7 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         dry_run: bool = False,
         skip_unchanged: bool = True,
         wait_for_completion: bool = False,
-        deferrable: bool = False,
+        deferrable: bool | None = None,
         poll_interval: float = 10,
         timeout: float = 600,
         changed_pages_asset: Asset | str | None = None,
@@ -342,95 +207,56 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.changed_pages_asset = add_alias_outlet(self, changed_pages_asset, "buttercms")
+        self.changed_pages_asset = add_alias_outlet(self, changed_pages_asset, CMS)
         self.updates = updates
         self.max_failures = max_failures
         self.dry_run = dry_run
         self.skip_unchanged = skip_unchanged
-        self.deferrable = deferrable
-        self.wait_for_completion = wait_for_completion or deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.wait_for_completion = wait_for_completion or self.deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.buttercms_conn_id = buttercms_conn_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        rows = rows_from(self.updates)
-        max_failures = non_negative_int(self.max_failures, "max_failures", "buttercms")
-        _positive_number(self.poll_interval, "poll_interval")
-        _positive_number(self.timeout, "timeout")
+    def execute(self, context: Context) -> BulkSummary:
+        rows = to_rows(self.updates)
+        max_failures = to_int(self.max_failures, "max_failures", cms=CMS)
+        poll = to_duration(self.poll_interval, "poll_interval", maximum=MAX_WAIT_S, cms=CMS)
+        timeout = to_duration(self.timeout, "timeout", maximum=MAX_WAIT_S, cms=CMS)
+        dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
         hook = ButterCMSHook(buttercms_conn_id=self.buttercms_conn_id)
-        adapter = ButterCMSBulkAdapter(hook)
-        dry_run = v.as_bool(self.dry_run, "dry_run", cms="buttercms")
         runner = BulkRunner(
-            adapter, skip_unchanged=v.as_bool(self.skip_unchanged, "skip_unchanged", cms="buttercms"),
+            ButterCMSBulkAdapter(hook), skip_unchanged=to_bool(self.skip_unchanged, "skip_unchanged", cms=CMS),
             dry_run=dry_run, max_failures=max_failures, log=self.log.info,
         )
         summary = runner.run(rows)
-        if dry_run or not self.wait_for_completion or not summary["changed_pages"]:
-            return self._done(context, summary)
-        changed = set(summary["changed_pages"])
-        specs = {item.key: item.spec for item in adapter.prepare(rows) if item.key in changed}
+        if dry_run or not self.wait_for_completion or not runner.changed:
+            return self._done(context, summary, runner.changed)
+        changed = set(runner.changed)
+        specs = [item.spec for item in runner.items if item.key in changed]
         if self.deferrable:
-            self._defer(list(specs.values()), summary)
-        return self._done(context, self._confirm_in_place(hook, specs, summary))
+            defer_until_confirmed(self, specs, poll_interval=poll, timeout=timeout,
+                                  buttercms_conn_id=self.buttercms_conn_id,
+                                  kwargs={"summary": summary, "changed": runner.changed})
+        event = hook.wait_for_pages(specs, poll_interval=poll, timeout=timeout, log_progress=self.log.info)
+        return self.execute_complete(context, event=event, summary=summary, changed=runner.changed)
 
-    def _done(self, context: Context, summary: dict[str, Any]) -> dict[str, Any]:
+    def _done(self, context: Context, summary: BulkSummary, changed: Sequence[str]) -> BulkSummary:
         """Every successful end of the task goes through here, so the asset event is added exactly
         once, by the execution that returns (after a deferral that is ``execute_complete``)."""
-        emit_changed_pages(self, context, self.changed_pages_asset, summary, "buttercms")
+        emit_changed_pages(self, context, self.changed_pages_asset, summary, CMS, changed)
         return summary
 
-    def _defer(self, specs: list[dict[str, Any]], summary: dict[str, Any]) -> None:
-        from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
-
-        self.log.info("Deferring: one trigger confirms %d page(s) every %s s", len(specs), self.poll_interval)
-        self.defer(
-            trigger=ButterCMSPageUpdateTrigger(
-                specs, poll_interval=float(self.poll_interval), end_time=time.time() + float(self.timeout),
-                buttercms_conn_id=self.buttercms_conn_id,
-            ),
-            method_name="execute_complete",
-            kwargs={"summary": summary},
-            timeout=timedelta(seconds=float(self.timeout) + max(DEFERRAL_MARGIN_S, 2 * float(self.poll_interval))),
-        )
-
-    def _confirm_in_place(
-        self, hook: ButterCMSHook, specs: dict[str, dict[str, Any]], summary: dict[str, Any]
-    ) -> dict[str, Any]:
-        """One poller over the whole set: each round re-reads only the pages still pending."""
-        deadline = time.monotonic() + float(self.timeout)
-        pending = dict(specs)
-        differing: dict[str, list[str]] = {}
-        while True:
-            for key, spec in list(pending.items()):
-                check = hook.check_page(spec)
-                if check["differing"]:
-                    differing[key] = check["differing"]
-                else:
-                    pending.pop(key)
-                    differing.pop(key, None)
-            self.log.info("ButterCMS: %d/%d page(s) confirmed", len(specs) - len(pending), len(specs))
-            if not pending:
-                return {**summary, "confirmed": len(specs)}
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AirflowException(_unconfirmed_message(differing))
-            time.sleep(min(float(self.poll_interval), remaining))
-
     def execute_complete(
-        self, context: Context, event: dict[str, Any], summary: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """Resume after the trigger; never re-sends an update."""
-        pages = event.get("pages") or [event]
+        self,
+        context: Context,
+        event: PagesEvent | dict[str, Any],
+        summary: BulkSummary | None = None,
+        changed: Sequence[str] | None = None,
+    ) -> BulkSummary:
+        """The end of the wait, in place or after the trigger; never re-sends an update."""
         if event.get("status") == "success":
-            return self._done(context, {**(summary or {}), "confirmed": len(pages)})
-        differing = {
-            f"{p.get('page_type')}/{p.get('page_slug')}": list(p.get("differing") or [])
-            for p in pages if p.get("status") != "success"
-        }
-        raise AirflowException(f"{_unconfirmed_message(differing)} ({event.get('message', '')})")
-
-
-def _unconfirmed_message(differing: dict[str, list[str]]) -> str:
-    listed = "; ".join(f"{page}: {', '.join(fields) or '(unread)'}" for page, fields in sorted(differing.items()))
-    return f"ButterCMS bulk update not confirmed for {len(differing)} page(s): {listed}"
+            confirmed = dict(summary or {})
+            confirmed["confirmed"] = len(event.get("pages") or [])
+            return self._done(context, confirmed, changed or confirmed.get("changed_pages") or [])  # type: ignore[arg-type]
+        raise AirflowException(unconfirmed_message(event))

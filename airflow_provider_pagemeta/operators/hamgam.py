@@ -7,24 +7,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_pagemeta.core.validation import as_bool, require_positive_int
+from airflow_provider_pagemeta.core.convert import to_bool, to_file_ids, to_id
+from airflow_provider_pagemeta.hooks.hamgam import HamgamHook
 from airflow_provider_pagemeta.links import HamgamPageLink, hamgam_page_url, push_page_url
+from airflow_provider_pagemeta.payloads.hamgam import CMS, check_desired
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_pagemeta.hooks.hamgam import MetaPlan
+    from airflow_provider_pagemeta.payloads.hamgam import MetaPlan
 
 #: Longest value shown in a log line; meta texts can be whole paragraphs.
 LOG_VALUE_CHARS = 80
-
-
-def _file_ids(files: Any) -> Any:
-    """Turn digit-string file ids into ints. A template renders ``{{ ... }}`` to a string, so
-    ``files={"hero": "{{ params.file_id }}"}`` would otherwise never validate."""
-    if not isinstance(files, Mapping):
-        return files
-    return {k: int(v) if isinstance(v, str) and v.strip().isdigit() else v for k, v in files.items()}
 
 
 def _show(value: Mapping[str, Any] | None) -> str:
@@ -69,7 +63,7 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         text: Mapping[str, str] | None = None,
         files: Mapping[str, int] | None = None,
         dry_run: bool = False,
-        hamgam_conn_id: str = "hamgam_default",
+        hamgam_conn_id: str = HamgamHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -80,11 +74,9 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         self.hamgam_conn_id = hamgam_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_pagemeta.hooks.hamgam import CMS, HamgamHook, check_desired
-
-        page_id = require_positive_int(self.page_id, "page_id", cms=CMS)
-        dry_run = as_bool(self.dry_run, "dry_run", cms=CMS)
-        text, files = check_desired(self.text, _file_ids(self.files))
+        page_id = to_id(self.page_id, "page_id", cms=CMS)
+        dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
+        text, files = check_desired(self.text, to_file_ids(self.files, "files", cms=CMS))
         hook = HamgamHook(hamgam_conn_id=self.hamgam_conn_id)
         self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))
         plan = hook.plan_page_meta(page_id, text=text, files=files)

@@ -1,48 +1,32 @@
-"""Operators for Webflow page metadata."""
+"""Operators for Webflow page metadata: one page, many pages (on the bulk engine)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
 
-from airflow_provider_pagemeta.bulk import (
-    BulkItem,
-    BulkRunner,
-    Diff,
-    WriteResult,
-    chunked,
-    non_negative_int,
-    rows_from,
-)
-from airflow_provider_pagemeta.core.validation import as_bool, check_keys, fail
-from airflow_provider_pagemeta.exceptions import (
-    CMSAuthError,
-    CMSConnectionError,
-    CMSError,
-    CMSRateLimitError,
-    CMSServerError,
-)
-from airflow_provider_pagemeta.hooks.webflow import (
-    BULK_MAX,
-    WebflowHook,
+from airflow_provider_pagemeta.assets import add_alias_outlet, emit_changed_pages
+from airflow_provider_pagemeta.bulk.engine import BulkRunner
+from airflow_provider_pagemeta.bulk.webflow import WebflowBulkAdapter
+from airflow_provider_pagemeta.core.convert import to_bool, to_int, to_rows
+from airflow_provider_pagemeta.core.validation import invalid
+from airflow_provider_pagemeta.hooks.webflow import WebflowHook
+from airflow_provider_pagemeta.links import WebflowPageLink, http_url, push_page_url, webflow_page_url
+from airflow_provider_pagemeta.payloads.webflow import (
+    CMS,
     format_changes,
-    normalize_bulk_entry,
     normalize_update,
     optional_object_id,
     page_diff,
     validate_object_id,
 )
-from airflow_provider_pagemeta.links import WebflowPageLink, http_url, push_page_url, webflow_page_url
-from airflow_provider_pagemeta.operators.changed_pages import add_alias_outlet, emit_changed_pages
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-
-def as_flag(value: Any, argument: str) -> bool:
-    return as_bool(value, argument, cms="webflow")
+    from airflow_provider_pagemeta.types import BulkSummary
 
 
 class WebflowUpdatePageOperator(BaseOperator):
@@ -90,7 +74,7 @@ class WebflowUpdatePageOperator(BaseOperator):
         skip_unchanged: bool = True,
         dry_run: bool = False,
         site_url: str | None = None,
-        webflow_conn_id: str = "webflow_default",
+        webflow_conn_id: str = WebflowHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -111,8 +95,8 @@ class WebflowUpdatePageOperator(BaseOperator):
         page_id = validate_object_id(self.page_id, "page_id")
         locale_id = optional_object_id(self.locale_id, "locale_id")
         body = normalize_update(title=self.title, slug=self.slug, seo=self.seo, open_graph=self.open_graph)
-        skip_unchanged = as_flag(self.skip_unchanged, "skip_unchanged")
-        dry_run = as_flag(self.dry_run, "dry_run")
+        skip_unchanged = to_bool(self.skip_unchanged, "skip_unchanged", cms=CMS)
+        dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
         site_url = _site_url(self.site_url)
         hook = self._hook()
         where = f"page {page_id}" + (f" (locale {locale_id})" if locale_id else "")
@@ -159,8 +143,8 @@ def _site_url(value: Any) -> str | None:
         return None
     url = http_url(value)
     if url is None:
-        raise fail(f"site_url must be an http(s) URL such as https://www.example.com, got {value!r}",
-                   "site_url", "webflow")
+        raise invalid(f"site_url must be an http(s) URL such as https://www.example.com, got {value!r}",
+                      "site_url", CMS)
     return url
 
 
@@ -173,134 +157,6 @@ def _hook_kwargs(body: dict[str, Any]) -> dict[str, Any]:
     """The wire body back as ``update_page_settings`` keyword arguments."""
     return {"title": body.get("title"), "slug": body.get("slug"), "seo": body.get("seo"),
             "open_graph": body.get("openGraph")}
-
-
-# ---------------------------------------------------------------------- bulk
-BULK_ROW_KEYS = ("page_id", "id", "locale_id", "localeId", "title", "slug", "seo", "open_graph", "openGraph")
-#: Statuses that mean "this account cannot use the beta bulk endpoint", as opposed to a bad row.
-BULK_REFUSED = frozenset({403, 404, 405, 501})
-
-
-class WebflowBulkAdapter:
-    """The Webflow half of a bulk run (see :mod:`airflow_provider_pagemeta.bulk`).
-
-    Current values come from one paginated List Pages per locale when ``site_id`` is known
-    (ceil(N/100) reads for N pages instead of N), else from one Get Page per page. Writes are one
-    PUT per page, or with ``use_bulk_endpoint`` one ``PATCH /beta/pages`` per 100 pages, falling
-    back to PUTs when the beta endpoint is refused.
-    """
-
-    cms = "webflow"
-
-    def __init__(
-        self, hook: WebflowHook, *, site_id: str | None, locale_id: str | None, use_bulk_endpoint: bool,
-        log: Any = None,
-    ) -> None:
-        self.hook = hook
-        self.site_id = site_id
-        self.locale_id = locale_id
-        self.use_bulk_endpoint = use_bulk_endpoint
-        self.log = log or (lambda *args: None)
-
-    def prepare(self, rows: Sequence[Any]) -> list[BulkItem]:
-        items: list[BulkItem] = []
-        seen: dict[tuple[str, str | None], int] = {}
-        for index, row in enumerate(rows):
-            where = f"updates[{index}]"
-            if not isinstance(row, dict):
-                raise fail(f"{where} must be a dict, got {type(row).__name__}", where, self.cms)
-            check_keys(row, BULK_ROW_KEYS, where, cms=self.cms)
-            entry = dict(row)
-            if "localeId" not in entry and "locale_id" not in entry and self.locale_id is not None:
-                entry["locale_id"] = self.locale_id
-            wire = normalize_bulk_entry(entry, where)
-            page_key = (wire["id"], wire.get("localeId"))
-            if page_key in seen:
-                raise fail(f"{where} updates the same page and locale as updates[{seen[page_key]}] "
-                           f"({wire['id']}); merge the two rows", where, self.cms)
-            seen[page_key] = index
-            key = wire["id"] + (f"@{wire['localeId']}" if "localeId" in wire else "")
-            items.append(BulkItem(index=index, key=key, target=wire))
-        return items
-
-    def read_current(self, items: Sequence[BulkItem]) -> Iterator[tuple[BulkItem, Any, CMSError | None]]:
-        listed: dict[str | None, dict[str, Any]] = {}
-        if self.site_id is not None:
-            for locale in dict.fromkeys(item.target.get("localeId") for item in items):
-                pages = self.hook.list_pages(self.site_id, locale_id=locale)
-                listed[locale] = {page["id"]: page for page in pages}
-                self.log("Webflow: listed %d page(s) of site %s%s", len(listed[locale]), self.site_id,
-                         f" (locale {locale})" if locale else "")
-        for item in items:
-            locale = item.target.get("localeId")
-            page = listed.get(locale, {}).get(item.target["id"])
-            if page is not None:
-                yield item, page, None
-                continue
-            try:  # not listed (no site_id, or a page of another site): read it on its own
-                yield item, self.hook.get_page(item.target["id"], locale_id=locale), None
-            except CMSError as exc:
-                yield item, None, exc
-
-    def diff(self, item: BulkItem, current: Any) -> Diff:
-        return page_diff(current, item.target)
-
-    def write(self, items: Sequence[BulkItem]) -> Iterator[WriteResult]:
-        if not self.use_bulk_endpoint:
-            yield from self._write_each(items)
-            return
-        for batch in chunked(items, BULK_MAX):
-            if not self.use_bulk_endpoint:  # refused by an earlier batch
-                yield from self._write_each(batch)
-                continue
-            try:
-                self.hook.update_pages_bulk([item.target for item in batch])
-            except CMSAuthError as exc:
-                if exc.status_code == 403:
-                    yield from self._fall_back(batch, exc)
-                    continue
-                yield WriteResult(batch[0], exc)  # the engine stops and counts the rest as skipped
-                return
-            except CMSError as exc:
-                if _is_transient(exc):
-                    yield from (WriteResult(item, exc) for item in batch)
-                    continue
-                yield from self._fall_back(batch, exc)
-                continue
-            yield from (WriteResult(item) for item in batch)
-
-    def _fall_back(self, batch: Sequence[BulkItem], exc: CMSError) -> Iterator[WriteResult]:
-        """The beta endpoint refused the batch: write its pages one by one, which also pins a bad
-        row to its page. When every page then succeeds, the endpoint itself was refused, so the
-        rest of the run does not try it again."""
-        self.log("Webflow bulk endpoint refused %d page(s) (%s); writing them one by one", len(batch), exc)
-        results = list(self._write_each(batch))
-        if exc.status_code in BULK_REFUSED and all(r.error is None for r in results):
-            self.log("Webflow bulk endpoint unavailable for this token; using per-page writes from now on")
-            self.use_bulk_endpoint = False
-        yield from results
-
-    def _write_each(self, items: Sequence[BulkItem]) -> Iterator[WriteResult]:
-        for item in items:
-            t = item.target
-            try:
-                self.hook.update_page_settings(
-                    t["id"], locale_id=t.get("localeId"), title=t.get("title"), slug=t.get("slug"),
-                    seo=t.get("seo"), open_graph=t.get("openGraph"),
-                )
-            except CMSError as exc:
-                yield WriteResult(item, exc)
-                if isinstance(exc, CMSAuthError):
-                    return
-                continue
-            yield WriteResult(item)
-
-    def requests_sent(self) -> int:
-        return self.hook.request_count
-
-
-def _is_transient(exc: CMSError) -> bool:
-    return isinstance(exc, (CMSRateLimitError, CMSServerError, CMSConnectionError))
 
 
 class WebflowBulkUpdatePagesOperator(BaseOperator):
@@ -327,7 +183,7 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
         least one page changed, its ``extra`` listing the changed pages (``{"cms", "changed_pages",
         "site_id", "counts"}``); a run that changed nothing, or a dry run, emits none, so a DAG
         scheduled on the asset runs on real changes only (see
-        :mod:`airflow_provider_pagemeta.operators.changed_pages`).
+        :mod:`airflow_provider_pagemeta.assets`).
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
     requests, changed_pages`` (+ ``changes`` on a dry run).
@@ -350,7 +206,7 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
         max_failures: int = 0,
         use_bulk_endpoint: bool = False,
         changed_pages_asset: Asset | str | None = None,
-        webflow_conn_id: str = "webflow_default",
+        webflow_conn_id: str = WebflowHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -364,24 +220,25 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
         self.use_bulk_endpoint = use_bulk_endpoint
         self.webflow_conn_id = webflow_conn_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        rows = rows_from(self.updates)
+    def execute(self, context: Context) -> BulkSummary:
+        rows = to_rows(self.updates)
         site_id = optional_object_id(self.site_id, "site_id")
         locale_id = optional_object_id(self.locale_id, "locale_id")
-        max_failures = non_negative_int(self.max_failures, "max_failures", "webflow")
+        max_failures = to_int(self.max_failures, "max_failures", cms=CMS)
+        use_bulk_endpoint = to_bool(self.use_bulk_endpoint, "use_bulk_endpoint", cms=CMS)
+        skip_unchanged = to_bool(self.skip_unchanged, "skip_unchanged", cms=CMS)
+        dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
         hook = WebflowHook(webflow_conn_id=self.webflow_conn_id)
         adapter = WebflowBulkAdapter(
-            hook, site_id=site_id, locale_id=locale_id,
-            use_bulk_endpoint=as_flag(self.use_bulk_endpoint, "use_bulk_endpoint"), log=self.log.info,
+            hook, site_id=site_id, locale_id=locale_id, use_bulk_endpoint=use_bulk_endpoint, log=self.log.info
         )
         runner = BulkRunner(
-            adapter, skip_unchanged=as_flag(self.skip_unchanged, "skip_unchanged"),
-            dry_run=as_flag(self.dry_run, "dry_run"), max_failures=max_failures, log=self.log.info,
-            pacer=hook.pacer,
+            adapter, skip_unchanged=skip_unchanged, dry_run=dry_run, max_failures=max_failures,
+            log=self.log.info, pacer=hook.pacer,
         )
         try:
             summary = runner.run(rows)
         finally:
             hook.close()
-        emit_changed_pages(self, context, self.changed_pages_asset, summary, "webflow", site_id=site_id)
+        emit_changed_pages(self, context, self.changed_pages_asset, summary, CMS, runner.changed, site_id=site_id)
         return summary

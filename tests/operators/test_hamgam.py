@@ -7,8 +7,8 @@ import json
 import pytest
 
 from airflow_provider_pagemeta.exceptions import CMSValidationError
-from airflow_provider_pagemeta.hooks.hamgam import plan_page_meta
 from airflow_provider_pagemeta.operators.hamgam import HamgamUpdatePageMetaOperator
+from airflow_provider_pagemeta.payloads.hamgam import plan_page_meta
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
 BASE = "/hamgam/api/pages/base"

@@ -11,6 +11,8 @@ either ``argument=`` (the name the error must carry) or ``path=`` (the raw path 
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +65,52 @@ def run(operator: Any) -> Any:
     return operator.execute({})
 
 
+def with_conn(conn_type: str, hook: Any, call: Callable[[Any], Any], **fields: Any) -> Callable[[], Any]:
+    """A call through a connection of its own (``password``, ``host`` or extras given in ``fields``),
+    pointed at the sandbox by the test that runs it (``{sandbox}`` in ``host`` is filled in)."""
+
+    def make() -> Any:
+        base = os.environ["AIRFLOW_CONN_WEBFLOW_DEFAULT"]
+        sandbox_url = json.loads(base)["host"].rsplit("/", 1)[0]
+        conn = {"conn_type": conn_type, "host": f"{sandbox_url}/{conn_type}",
+                "password": f"{conn_type}-tok-0123456789ab"}
+        extra = {k: v for k, v in fields.items() if k not in ("password", "host")}
+        conn.update({k: v.format(sandbox=sandbox_url) for k, v in fields.items() if k in ("password", "host")})
+        os.environ["AIRFLOW_CONN_BAD_INPUT_CONN"] = json.dumps({**conn, "extra": extra})
+        try:
+            return call(hook("bad_input_conn"))
+        finally:
+            os.environ.pop("AIRFLOW_CONN_BAD_INPUT_CONN", None)
+
+    return make
+
+
 CATALOGUE: list[Case] = [
+    # ------------------------------------------------------------ connections: every number through one converter
+    Case("conn-max_retries-arabic-digit", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE),
+                                                    max_retries="٣"), "max_retries"),
+    Case("conn-timeout-arabic-digit", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE),
+                                                timeout="٣"), "timeout"),
+    Case("conn-timeout-nan", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE), timeout="nan"),
+         "timeout"),
+    Case("conn-timeout-inf", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE), timeout="inf"),
+         "timeout"),
+    Case("conn-timeout-huge", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE), timeout=1e308),
+         "timeout"),
+    Case("conn-rate_limit_window-nan", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE),
+                                                 rate_limit_window="nan"), "rate_limit_window"),
+    Case("conn-max_retries-bool", with_conn("hamgam", HamgamHook, lambda h: list(h.list_page_meta(38)),
+                                            max_retries=True), "max_retries"),
+    Case("conn-token-line-break", with_conn("buildin", BuildinHook, lambda h: h.get_page(BI_PAGE),
+                                            password="bi-token-0123456789\r\n"), "password"),
+    Case("conn-token-non-ascii", with_conn("buttercms", ButterCMSHook, lambda h: h.get_page("faq", "faq"),
+                                           password="bc-tökén-0123456789"), "password"),
+    Case("conn-read_token-line-break", with_conn("buttercms", ButterCMSHook, lambda h: h.get_page("faq", "faq"),
+                                                 read_token="read-bc-0123456789\n"), "read_token"),
+    Case("conn-host-userinfo", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE),
+                                         host="http://editor:s3cr3t@127.0.0.1:9/webflow"), "host"),
+    Case("conn-host-bad-port", with_conn("webflow", WebflowHook, lambda h: h.get_page(WF_PAGE),
+                                         host="http://127.0.0.1:port/webflow"), "host"),
     # ------------------------------------------------------------ Webflow hook
     Case("wf-page_id-int", lambda: wf().update_page_settings(123, title="t"), "page_id"),  # type: ignore[arg-type]
     Case("wf-page_id-none", lambda: wf().update_page_settings(None, title="t"), "page_id"),  # type: ignore[arg-type]
@@ -141,6 +188,17 @@ CATALOGUE: list[Case] = [
     # ------------------------------------------------------------ ButterCMS operators
     Case("bc-op-poll_interval-zero", lambda: run(ButterCMSUpdatePageOperator(
         task_id="t", page_type="faq", page_slug="faq", fields=FIELDS, poll_interval=0)), "poll_interval"),
+    Case("bc-op-timeout-inf", lambda: run(ButterCMSUpdatePageOperator(
+        task_id="t", page_type="faq", page_slug="faq", fields=FIELDS, wait_for_completion=True, timeout="inf")),
+         "timeout"),
+    Case("bc-op-poll_interval-nan", lambda: run(ButterCMSUpdatePageOperator(
+        task_id="t", page_type="faq", page_slug="faq", fields=FIELDS, poll_interval=float("nan"))), "poll_interval"),
+    Case("bc-bulk-op-max_failures-arabic-digit", lambda: run(ButterCMSBulkUpdatePagesOperator(
+        task_id="t", updates=[{"page_type": "faq", "page_slug": "faq", "fields": FIELDS}], max_failures="٣")),
+         "max_failures"),
+    Case("bc-bulk-op-updates-python-literal", lambda: run(ButterCMSBulkUpdatePagesOperator(
+        task_id="t", updates="[{'page_type': 'faq', 'page_slug': 'faq', 'fields': {'headline': 'x'}}]")),
+         "updates"),
     Case("bc-op-slug-none", lambda: run(ButterCMSUpdatePageOperator(
         task_id="t", page_type="faq", page_slug=None, fields=FIELDS)), "page_slug"),  # type: ignore[arg-type]
     Case("bc-bulk-op-row-not-a-dict", lambda: run(ButterCMSBulkUpdatePagesOperator(
@@ -169,6 +227,12 @@ CATALOGUE: list[Case] = [
         task_id="t", page_id="38abc", text={"k": "v"})), "page_id"),
     Case("hg-op-text-rendered-string", lambda: run(HamgamUpdatePageMetaOperator(
         task_id="t", page_id=38, text="{'k': 'v'}")), "text"),  # type: ignore[arg-type]
+    Case("hg-op-file-arabic-digit", lambda: run(HamgamUpdatePageMetaOperator(
+        task_id="t", page_id=38, files={"og_image": "٣"})), "files['og_image']"),
+    Case("hg-op-file-superscript", lambda: run(HamgamUpdatePageMetaOperator(
+        task_id="t", page_id=38, files={"og_image": "²"})), "files['og_image']"),
+    Case("hg-op-page_id-arabic-digits", lambda: run(HamgamUpdatePageMetaOperator(
+        task_id="t", page_id="٣٨", text={"k": "v"})), "page_id"),
     Case("hg-op-text-huge", lambda: run(HamgamUpdatePageMetaOperator(
         task_id="t", page_id=38, text={"k": HUGE})), "text['k']"),
     Case("hg-op-nothing", lambda: run(HamgamUpdatePageMetaOperator(task_id="t", page_id=38)), "text"),
@@ -193,6 +257,10 @@ CATALOGUE: list[Case] = [
     Case("bi-op-page_id-rendered-none", lambda: run(BuildinUpdatePageOperator(
         task_id="t", page_id="None", properties=BI_TITLE)), "page_id"),
     Case("bi-op-nothing", lambda: run(BuildinUpdatePageOperator(task_id="t", page_id=BI_PAGE)), "properties"),
+    Case("bi-op-in_trash-rendered-junk", lambda: run(BuildinUpdatePageOperator(
+        task_id="t", page_id=BI_PAGE, in_trash="sometimes")), "in_trash"),
+    Case("bi-op-max_conflicts-superscript", lambda: run(BuildinUpdatePageOperator(
+        task_id="t", page_id=BI_PAGE, properties=BI_TITLE, optimistic=True, max_conflicts="²")), "max_conflicts"),
 ]
 
 

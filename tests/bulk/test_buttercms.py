@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 
-from airflow_provider_pagemeta.bulk import BulkFailedError
+from airflow_provider_pagemeta.bulk.engine import BulkFailedError
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSBulkUpdatePagesOperator
 from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
@@ -71,8 +72,8 @@ def test_dry_run_sends_no_write_and_returns_the_diff(sandbox, pagemeta_connectio
     assert writes(sandbox) == []
     assert summary["dry_run"] is True
     assert summary["changes"]["landing-page/home"] == {
-        "seo.title": {"old": "Home | Acme", "new": "Home | Acme 2027"}}
-    assert summary["changes"]["landing-page/spring-sale"]["es:headline"]["new"] == "Rebajas 2027"
+        "fields.seo.title": {"old": "Home | Acme", "new": "Home | Acme 2027"}}
+    assert summary["changes"]["landing-page/spring-sale"]["fields.es.headline"]["new"] == "Rebajas 2027"
     assert summary["changes"]["landing-page/home@en"] == {}
 
 
@@ -119,8 +120,14 @@ def test_row_shapes_and_duplicates(sandbox, pagemeta_connections, updates, argum
 
 
 def test_updates_rendered_as_a_string_are_read_as_a_list(sandbox, pagemeta_connections, instant):
-    summary = op(updates=str(rows()[:1])).execute(context={})
+    summary = op(updates=json.dumps(rows()[:1])).execute(context={})
     assert summary["updated"] == 1
+
+
+def test_updates_rendered_as_a_python_literal_are_refused_naming_the_fix(sandbox, pagemeta_connections):
+    with pytest.raises(CMSValidationError, match=r"not a JSON list.*tojson") as info:
+        op(updates=str(rows()[:1])).execute(context={})
+    assert info.value.argument == "updates" and sandbox.requests() == []
 
 
 def test_auth_failure_stops_the_run_and_skips_the_rest(sandbox, pagemeta_connections, instant):

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts" / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "e2e"))
 
 import harness_checks as checks
 from harness_procs import ServiceGroup, group_members

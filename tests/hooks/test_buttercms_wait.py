@@ -11,8 +11,9 @@ from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, TaskD
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_pagemeta.exceptions import CMSValidationError
-from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook, page_spec
+from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSUpdatePageOperator
+from airflow_provider_pagemeta.payloads.buttercms import page_spec
 from airflow_provider_pagemeta.sensors.buttercms import ButterCMSPageUpdateSensor
 from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
 
@@ -42,10 +43,12 @@ def test_sensor_poke_is_false_until_the_update_lands_then_true(sandbox, conns):
     ButterCMSHook().update_page("landing-page", "home", fields_by_locale=SEO)
     sensor = ButterCMSPageUpdateSensor(task_id="s", page_type="landing-page", page_slug="home",
                                        expected_fields_by_locale=SEO)
-    assert sensor.poke({}) is False
-    assert sensor._differing == ["en:seo.title", "es:seo.title"]
-    wait_until(lambda: sensor.poke({}))
-    assert sensor._confirmed["es"]["fields"]["seo"]["title"] == "Nuevo ES"
+    first = sensor.poke({})
+    assert first.is_done is False and first.xcom_value is None
+    assert sensor.last_differing == ["en:seo.title", "es:seo.title"]
+    confirmed: list[Any] = []
+    wait_until(lambda: (result := sensor.poke({})).is_done and not confirmed.append(result.xcom_value))
+    assert confirmed[0]["es"]["fields"]["seo"]["title"] == "Nuevo ES"
     reads = [r for r in sandbox.requests("buttercms") if r["method"] == "GET"]
     assert {r["query"]["locale"] for r in reads} == {"en", "es"} and all(r["query"]["preview"] == "1" for r in reads)
 
@@ -98,7 +101,8 @@ def test_trigger_serialize_round_trips():
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == CLASSPATH
-    assert kwargs == {"pages": [{"page_type": "faq", "page_slug": "faq", "expected_fields_by_locale": SEO}],
+    assert kwargs == {"pages": [{"page_type": "faq", "page_slug": "faq", "preview": True,
+                                 "expected_fields_by_locale": SEO}],
                       "poll_interval": 2.0, "end_time": 1_900_000_000.5, "buttercms_conn_id": "bc"}
     assert ButterCMSPageUpdateTrigger(**kwargs).serialize() == (classpath, kwargs)
 
@@ -115,7 +119,8 @@ async def test_trigger_yields_success_once_the_update_lands(sandbox, conns):
     assert {k: payload[k] for k in ("status", "page_type", "page_slug", "differing")} == {
         "status": "success", "page_type": "landing-page", "page_slug": "home", "differing": []}
     assert payload["page"]["fields"]["headline"] == "Done"
-    assert set(payload) == {"status", "page_type", "page_slug", "differing", "message", "page"}
+    assert set(payload) == {"status", "page_type", "page_slug", "differing", "message", "pages", "page"}
+    assert [(p["page_slug"], p["status"]) for p in payload["pages"]] == [("home", "success")]  # one shape
     gets = [r for r in sandbox.requests("buttercms") if r["method"] == "GET"]
     assert len(gets) >= 2 and sandbox.writes("buttercms")[-1]["method"] == "PATCH"  # the trigger only reads
     assert len(sandbox.writes("buttercms")) == 1
@@ -221,7 +226,8 @@ def test_deferrable_operator_patches_once_then_defers_and_completes(sandbox, con
     ({"fields": {"a": 1}, "fields_by_locale": {"en": {"a": 1}}}, "fields"),
     ({"fields": {"a": 1}, "status": "live"}, "status"),
     ({"fields": {"a": 1}, "poll_interval": 0}, "poll_interval"),
-    ({"fields": {"a": 1}, "timeout": "10"}, "timeout"),
+    ({"fields": {"a": 1}, "timeout": "nan"}, "timeout"),
+    ({"fields": {"a": 1}, "timeout": "١٠"}, "timeout"),  # Arabic-Indic "10": not ASCII digits
 ])
 def test_operator_validates_before_any_request(sandbox, conns, kwargs, argument):
     op = ButterCMSUpdatePageOperator(task_id="v", page_type="faq", page_slug="faq", **kwargs)

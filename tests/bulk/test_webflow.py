@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from airflow_provider_pagemeta.bulk import BulkFailedError
+from airflow_provider_pagemeta.bulk.engine import BulkFailedError
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator
 

@@ -14,7 +14,8 @@ from airflow_provider_pagemeta.exceptions import (
     CMSNotFoundError,
     CMSValidationError,
 )
-from airflow_provider_pagemeta.hooks.buildin import BuildinHook, changes_to_apply
+from airflow_provider_pagemeta.hooks.buildin import BuildinHook
+from airflow_provider_pagemeta.payloads.buildin import changes_to_apply
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
 PLAN = "11111111-1111-4111-8111-111111111111"

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from airflow_provider_pagemeta.core.hook import PageMetaHook
+from airflow_provider_pagemeta.exceptions import CMSRedirectError
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 
 TOKEN = "transport-token-3e5a7c9b1d2f4a6c8e0b"
@@ -35,29 +36,31 @@ def _redirect_to(sandbox: SandboxControl, target: str) -> None:
     sandbox.fault(path="/webflow/moved", status=302, headers={"Location": target})
 
 
-def test_cross_host_redirect_drops_authorization(sandbox, other_host, monkeypatch):
+def test_cross_host_redirect_is_refused_and_the_token_never_leaves(sandbox, other_host, monkeypatch):
+    """A read is redirected to another host: it is not followed at all (the token cannot reach it)."""
     other_host.reset()
     other_host.fault(path="/webflow/landed", status=200, body={"landed": True})
     _redirect_to(sandbox, f"{other_host.url}/webflow/landed")
     hook = make_hook(monkeypatch, f"{sandbox.url}/webflow")
-    assert hook.request_json("GET", "/moved", call="probe") == {"landed": True}
+    with pytest.raises(CMSRedirectError) as info:
+        hook.request_json("GET", "/moved", call="probe")
     [first] = sandbox.requests()
-    [landed] = other_host.requests()
     assert first["headers"]["authorization"] == "Bearer ***"
-    assert "authorization" not in landed["headers"]
+    assert other_host.requests() == []
+    assert info.value.status_code == 302 and info.value.location == f"{other_host.url}/webflow/landed"
 
 
-async def test_cross_host_redirect_drops_authorization_async(sandbox, other_host, monkeypatch):
+async def test_cross_host_redirect_is_refused_async(sandbox, other_host, monkeypatch):
     other_host.reset()
     other_host.fault(path="/webflow/landed", status=200, body={"landed": True})
     _redirect_to(sandbox, f"{other_host.url}/webflow/landed")
     hook = make_hook(monkeypatch, f"{sandbox.url}/webflow")
     try:
-        assert await hook.arequest_json("GET", "/moved", call="probe") == {"landed": True}
+        with pytest.raises(CMSRedirectError):
+            await hook.arequest_json("GET", "/moved", call="probe")
     finally:
         await hook.aclose()
-    [landed] = other_host.requests()
-    assert "authorization" not in landed["headers"]
+    assert other_host.requests() == []
 
 
 def test_same_host_redirect_keeps_authorization(sandbox, monkeypatch):

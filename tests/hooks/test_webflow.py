@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSNotFoundError, CMSValidationError
-from airflow_provider_pagemeta.hooks.webflow import WebflowHook, normalize_update, page_diff
+from airflow_provider_pagemeta.hooks.webflow import WebflowHook
+from airflow_provider_pagemeta.payloads.webflow import normalize_update, page_diff
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 
 NEW_SEO = {"title": "Pricing that scales | Orbit", "description": "Plans for every team size."}

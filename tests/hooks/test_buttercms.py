@@ -8,12 +8,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSNotFoundError, CMSValidationError
-from airflow_provider_pagemeta.hooks.buttercms import (
-    ButterCMSHook,
-    differing_fields,
-    page_differences,
-    page_spec,
-)
+from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
+from airflow_provider_pagemeta.payloads.buttercms import differing_fields, page_differences, page_spec
 
 WRITE_TOKEN = "bc-test-write-token-0123456789abcdef"
 

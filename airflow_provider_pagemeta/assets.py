@@ -15,11 +15,12 @@ consumer schedules on the asset itself (``schedule=[asset]``) and reads the page
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias
 
-from airflow_provider_pagemeta.core.validation import fail
+from airflow_provider_pagemeta.core.validation import invalid
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
@@ -34,7 +35,7 @@ def as_asset(value: Asset | str | None, cms: str) -> Asset | None:
         return value
     if isinstance(value, str) and value.strip():
         return Asset(value.strip())
-    raise fail(f"changed_pages_asset must be an Asset, its name, or None, got {value!r}", "changed_pages_asset", cms)
+    raise invalid(f"changed_pages_asset must be an Asset, its name, or None, got {value!r}", "changed_pages_asset", cms)
 
 
 def alias_for(asset: Asset) -> AssetAlias:
@@ -42,9 +43,13 @@ def alias_for(asset: Asset) -> AssetAlias:
     return AssetAlias(name=ALIAS_PREFIX + asset.name)
 
 
-def changed_pages_extra(summary: dict[str, Any], cms: str, **context_keys: Any) -> dict[str, Any]:
-    """The event's ``extra``: the changed pages only, plus counts and where they came from."""
-    extra: dict[str, Any] = {"cms": cms, "changed_pages": list(summary.get("changed_pages") or [])}
+def changed_pages_extra(
+    summary: Mapping[str, Any], cms: str, changed: Sequence[str] | None = None, **context_keys: Any
+) -> dict[str, Any]:
+    """The event's ``extra``: the changed pages only (all of them: ``changed`` when given, since the
+    summary lists only the first ones), plus counts and where they came from."""
+    pages = list(changed if changed is not None else summary.get("changed_pages") or [])
+    extra: dict[str, Any] = {"cms": cms, "changed_pages": pages}
     extra.update({k: v for k, v in context_keys.items() if v is not None})
     extra["counts"] = {k: summary.get(k) for k in ("total", "updated", "unchanged", "failed", "skipped")}
     return extra
@@ -62,15 +67,22 @@ def add_alias_outlet(operator: BaseOperator, value: Asset | str | None, cms: str
 
 
 def emit_changed_pages(
-    operator: BaseOperator, context: Context, asset: Asset | None, summary: dict[str, Any], cms: str, **extra: Any
+    operator: BaseOperator,
+    context: Context,
+    asset: Asset | None,
+    summary: Mapping[str, Any],
+    cms: str,
+    changed: Sequence[str] | None = None,
+    **extra: Any,
 ) -> bool:
     """Add the run's one event, or nothing when no page changed; returns whether it did."""
     if asset is None:
         return False
-    changed = summary.get("changed_pages") or []
+    changed = list(changed if changed is not None else summary.get("changed_pages") or [])
     if summary.get("dry_run") or not changed:
         operator.log.info("No page changed: no event for asset %r, so nothing downstream is triggered", asset.name)
         return False
-    context["outlet_events"][alias_for(asset)].add(asset, extra=changed_pages_extra(summary, cms, **extra))
+    event_extra = changed_pages_extra(summary, cms, changed, **extra)
+    context["outlet_events"][alias_for(asset)].add(asset, extra=event_extra)
     operator.log.info("Asset %r: one event listing %d changed page(s)", asset.name, len(changed))
     return True

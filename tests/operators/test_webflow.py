@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,9 @@ from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
 from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator, WebflowUpdatePageOperator
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
+from tests.conftest import ROOT
 
-CSV_PATH = Path(__file__).resolve().parent.parent / "dags_examples" / "data" / "seo_updates.csv"
+CSV_PATH = ROOT / "dags_examples" / "data" / "seo_updates.csv"
 SEO = {"title": "Careers at Orbit | Join the crew", "description": "Open roles across three continents."}
 
 
@@ -137,7 +137,7 @@ def test_example_dag_updates_every_row_then_reports_unchanged(run_dag, sandbox, 
 def test_example_dag_structure_and_row_checks():
     import importlib.util
 
-    path = Path(__file__).resolve().parent.parent / "dags_examples" / "webflow_seo_refresh.py"
+    path = ROOT / "dags_examples" / "webflow_seo_refresh.py"
     spec = importlib.util.spec_from_file_location("webflow_seo_refresh_example", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
