@@ -121,7 +121,7 @@ def test_demo_data_starts_fully_published(sandbox, api, fx):
     assert len(listed) == 30 and site["lastPublished"] is not None
     assert all(page["lastUpdated"] < site["lastPublished"] for page in listed)
     for locale_id in fx["locales"].values():
-        for page_id in fx["page_ids"][:5] + [fx["home_page_id"]]:
+        for page_id in [*fx["page_ids"][:5], fx["home_page_id"]]:
             assert sandbox.webflow_live(page_id, locale_id) == staged(api, page_id, locale_id)
     large = fx["large_page_ids"][-1]
     assert sandbox.webflow_live(large) == staged(api, large)
@@ -173,7 +173,8 @@ def test_a_page_publish_moves_only_that_page_in_every_locale(sandbox, api, fx):
 def test_beta_publish_and_reset_restore_the_published_demo(sandbox, api, fx):
     about = fx["page_ids"][0]
     api("PUT", f"/v2/pages/{about}", json={"title": "Changed"})
-    assert api("POST", f"/beta/sites/{fx['site_id']}/publish", json={"publishToWebflowSubdomain": True}).status_code == 202
+    beta = api("POST", f"/beta/sites/{fx['site_id']}/publish", json={"publishToWebflowSubdomain": True})
+    assert beta.status_code == 202
     assert sandbox.webflow_live(about)["title"] == "Changed"
     sandbox.reset()
     assert sandbox.webflow_live(about)["title"] == "About Us" == staged(api, about)["title"]
