@@ -76,6 +76,9 @@ def test_site_and_custom_domains_parse_in_the_sdk(sdk, fx):
     assert all(d.last_published == site.last_published for d in domains.custom_domains or [])
     # A site with only its webflow.io subdomain has no custom domains.
     assert sdk.sites.get_custom_domain(fx["large_site_id"]).custom_domains == []
+    listed = sdk.sites.list()
+    assert not listed.model_extra and all(not s.model_extra for s in listed.sites or [])
+    assert [s.id for s in listed.sites or []] == [fx["site_id"], fx["large_site_id"], fx["paging_site_id"]]
 
 
 def test_publish_parses_in_the_sdk_and_sends_the_documented_body(sdk, sandbox, fx):
