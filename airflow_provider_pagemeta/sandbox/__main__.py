@@ -22,16 +22,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="Webflow rate-limit window in seconds (default: 60)")
     parser.add_argument("--buttercms-apply-delay", type=float, default=defaults.buttercms_apply_delay,
                         help="seconds before a ButterCMS 202 update becomes readable (default: 1.0)")
+    parser.add_argument("--webflow-publish-interval", type=float, default=defaults.webflow_publish_interval,
+                        help="seconds after a successful site publish before the next one (default: 60)")
+    parser.add_argument("--webflow-large-site-pages", type=int, default=defaults.webflow_large_site_pages,
+                        help="pages of the generated Webflow large site (default: 1000)")
+    parser.add_argument("--buttercms-monthly-quota", type=int, default=defaults.buttercms_monthly_quota,
+                        help="ButterCMS calls allowed before every call answers 429 (default: 0, unlimited)")
+    parser.add_argument("--buttercms-product-pages", type=int, default=defaults.buttercms_product_pages,
+                        help="pages of the generated ButterCMS page type 'product' (default: 250)")
     return parser.parse_args(argv)
+
+
+CONFIG_FLAGS = (
+    "webflow_rate_limit", "webflow_rate_window", "buttercms_apply_delay", "webflow_publish_interval",
+    "webflow_large_site_pages", "buttercms_monthly_quota", "buttercms_product_pages",
+)
+
+
+def config_from(args: argparse.Namespace) -> SandboxConfig:
+    """The flags as a config, checked by the same rules as ``POST /_sandbox/config``."""
+    config = SandboxConfig()
+    try:
+        config.update({name: getattr(args, name) for name in CONFIG_FLAGS})
+    except ValueError as exc:
+        raise SystemExit(f"pagemeta-sandbox: {exc}") from None
+    return config
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    config = SandboxConfig(
-        webflow_rate_limit=args.webflow_rate_limit,
-        webflow_rate_window=args.webflow_rate_window,
-        buttercms_apply_delay=args.buttercms_apply_delay,
-    )
+    config = config_from(args)
     from airflow_provider_pagemeta.sandbox.server import serve
 
     print(f"pagemeta sandbox on http://{args.host}:{args.port} (controls under /_sandbox/)", flush=True)

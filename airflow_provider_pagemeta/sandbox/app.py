@@ -217,6 +217,10 @@ def _control_app(state: SandboxState, emulators: dict[str, Emulator]) -> FastAPI
             return bad(str(exc))
         return state.config.as_dict()
 
+    for name, emulator in emulators.items():
+        extra = getattr(emulator, "control_app", None)
+        if extra is not None:  # e.g. /_sandbox/webflow/live/{page_id}
+            controls.mount(f"/{name}", extra)
     return controls
 
 

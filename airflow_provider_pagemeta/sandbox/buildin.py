@@ -1,9 +1,15 @@
-"""Sandbox emulation of the Buildin Developer API V2 page endpoints.
+"""Sandbox emulation of the Buildin Developer API V2 page and database endpoints.
 
-Written from the Buildin V2 docs (Get Page, Update Page, Object Models, Make Your First Request),
-never from the provider's client code. What it emulates, and the choices the docs leave open:
+Written from the Buildin V2 docs (Get Page, Update Page, Get Database, Query Database, Object
+Models, Conventions), never from the provider's client code. What it emulates, and the choices the
+docs leave open:
 
 - ``GET /v2/pages/{page_id}``, ``PATCH /v2/pages/{page_id}``, ``GET /v2/users/me`` (a ``bot_user``).
+- ``GET /v2/databases/{database_id}`` (the schema under ``properties``, no records) and
+  ``POST /v2/databases/{database_id}/query`` (see :mod:`.buildin_query`). Both are reads
+  (``databases.read``), which every sandbox token has, so a ``readonly`` token may query. The
+  records are ordinary pages: GET/PATCH with ETag/If-Match work on them, and a query returns them
+  exactly as ``GET /v2/pages/{id}`` does.
 - Page versions: every stored change bumps a counter sent as a strong ``ETag: "<n>"`` on GET and
   PATCH responses, and moves ``last_edited_time`` (milliseconds, strictly increasing). A PATCH that
   changes nothing keeps both. ``If-Match`` matches ``*``, the current ETag, or the current
@@ -14,8 +20,10 @@ never from the provider's client code. What it emulates, and the choices the doc
   than Bearer, or a token starting with ``invalid``; 403 ``forbidden`` on writes with a token
   starting with ``readonly`` (no ``pages.write``); 404 ``not_found`` for unknown pages; 400
   ``validation_error`` for a malformed id or body: unknown top-level keys, wrong types, properties
-  that do not exist on the page or do not match its property type, rich text other than ``text``.
+  that do not exist on the page or do not match its property type, rich text other than ``text``;
+  400 ``unsupported_filter`` / ``unsupported_sort`` for query filters and sorts not emulated.
 - Partial updates: only submitted properties change; ``icon``/``cover`` ``null`` removes them.
+  Property types that can be written: ``title``, ``rich_text``, ``select``, ``checkbox``.
   Rich text is stored in read-back form (``link: null``, ``plain_text``, ``href`` filled in);
   ``plain_text``/``href`` sent by a client are ignored, as they are derived values.
 - Trashed pages can still be read and updated (the docs say they keep the same shape).
@@ -35,6 +43,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_pagemeta.sandbox import buildin_data as data
+from airflow_provider_pagemeta.sandbox.buildin_query import QueryError, parse_query, run_query
 from airflow_provider_pagemeta.sandbox.common import read_authorization, read_json
 from airflow_provider_pagemeta.sandbox.state import SandboxState
 
@@ -48,11 +57,14 @@ ERROR_CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 4
 class ApiError(Exception):
     """An error response in Buildin's unified shape, raised from deep inside validation."""
 
-    def __init__(self, status: int, message: str, details: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, details: list[dict[str, str]] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details
+        self.code = code or ERROR_CODES.get(status, "internal_error")
 
 
 def invalid(path: str, message: str) -> ApiError:
@@ -68,6 +80,10 @@ class StoredPage:
     @property
     def etag(self) -> str:
         return f'"{self.version}"'
+
+
+def _stored(page: dict[str, Any]) -> StoredPage:
+    return StoredPage(doc=page, version=1, edited=parse_iso(page["last_edited_time"]))
 
 
 def iso_ms(moment: datetime) -> str:
@@ -88,6 +104,13 @@ class BuildinEmulator:
         self.state = state
         self.pages: dict[str, StoredPage] = {}
         self.select_options: dict[str, list[dict[str, str]]] = {}
+        self.databases: dict[str, dict[str, Any]] = {}
+        #: Record page ids per database, oldest first (the query's default order).
+        self.records: dict[str, list[str]] = {}
+        #: The database's 500 records, kept across resets until one is changed (building them
+        #: costs more than a reset should).
+        self._library: list[StoredPage] = []
+        self._library_dirty = True
         self._request_seq = 0
         self.app = FastAPI(title="buildin sandbox", docs_url=None, redoc_url=None, openapi_url=None)
         self._install_routes()
@@ -95,29 +118,39 @@ class BuildinEmulator:
 
     # ------------------------------------------------------------------ controls
     def reset(self) -> None:
-        self.pages = {
-            page["id"]: StoredPage(doc=page, version=1, edited=parse_iso(page["last_edited_time"]))
-            for page in data.demo_pages()
-        }
+        if self._library_dirty:
+            self._library = [_stored(page) for page in data.library_pages()]
+            self._library_dirty = False
+        self.pages = {page["id"]: _stored(page) for page in data.demo_pages()}
+        self.pages.update((stored.doc["id"], stored) for stored in self._library)
+        self.databases = {data.LIBRARY_DATABASE_ID: data.library_database()}
+        self.records = {data.LIBRARY_DATABASE_ID: [stored.doc["id"] for stored in self._library]}
         self.select_options = copy.deepcopy(data.SELECT_OPTIONS)
         self._request_seq = 0
 
     def fixtures(self) -> dict[str, Any]:
+        library = self.records[data.LIBRARY_DATABASE_ID]
         return {
             "page_ids": [data.PLAN_PAGE_ID, data.NOTES_PAGE_ID, data.TRASHED_PAGE_ID, data.SPACE_PAGE_ID],
             "plan_page_id": data.PLAN_PAGE_ID,
             "trashed_page_id": data.TRASHED_PAGE_ID,
             "parent_page_id": data.SPACE_PAGE_ID,
             "etag_format": '"<n>"',
+            "database_ids": list(self.databases),
+            "database_page_ids": {data.LIBRARY_DATABASE_ID: list(library)},
+            "needs_refresh_page_ids": [
+                page_id for i, page_id in enumerate(library) if data.seo_status(i) == "needs refresh"],
         }
 
     # ------------------------------------------------------------------ responses
-    def _error(self, status: int, message: str, details: list[dict[str, str]] | None = None) -> JSONResponse:
+    def _error(
+        self, status: int, message: str, details: list[dict[str, str]] | None = None, code: str | None = None
+    ) -> JSONResponse:
         self._request_seq += 1
         body: dict[str, Any] = {
             "object": "error",
             "status": status,
-            "code": ERROR_CODES.get(status, "internal_error"),
+            "code": code or ERROR_CODES.get(status, "internal_error"),
             "message": message,
             "request_id": f"req_sandbox_{self._request_seq:06d}",
         }
@@ -139,7 +172,7 @@ class BuildinEmulator:
 
         @app.exception_handler(ApiError)
         async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-            return self._error(exc.status, exc.message, exc.details)
+            return self._error(exc.status, exc.message, exc.details, exc.code)
 
         @app.get("/v2/users/me")
         async def users_me(request: Request) -> JSONResponse:
@@ -150,6 +183,26 @@ class BuildinEmulator:
         async def get_page(page_id: str, request: Request) -> JSONResponse:
             self._authenticate(request)
             return self._page_response(self._find(page_id))
+
+        @app.get("/v2/databases/{database_id}")
+        async def get_database(database_id: str, request: Request) -> JSONResponse:
+            self._authenticate(request)
+            return JSONResponse(status_code=200, content=self._find_database(database_id))
+
+        @app.post("/v2/databases/{database_id}/query")
+        async def query_database(database_id: str, request: Request) -> JSONResponse:
+            self._authenticate(request)
+            database = self._find_database(database_id)
+            ok, body = await read_json(request)
+            if not ok:
+                raise invalid("body", "the request body is not valid JSON")
+            schema = {name: prop["type"] for name, prop in database["properties"].items()}
+            try:
+                query = parse_query(body, database["id"], schema)
+            except QueryError as exc:
+                raise ApiError(400, str(exc), [{"path": exc.path, "message": exc.message}], exc.code) from None
+            records = [self.pages[page_id].doc for page_id in self.records[database["id"]]]
+            return JSONResponse(status_code=200, content=run_query(query, records))
 
         @app.patch("/v2/pages/{page_id}")
         async def update_page(page_id: str, request: Request) -> JSONResponse:
@@ -183,6 +236,14 @@ class BuildinEmulator:
         if stored is None:
             raise ApiError(404, f"page {page_id} does not exist or is not shared with the integration")
         return stored
+
+    def _find_database(self, database_id: str) -> dict[str, Any]:
+        if not UUID_RE.match(database_id):
+            raise invalid("database_id", "must be a UUID")
+        database = self.databases.get(database_id.lower())
+        if database is None:
+            raise ApiError(404, f"database {database_id} does not exist or is not shared with the integration")
+        return database
 
     def _check_precondition(self, if_match: str | None, stored: StoredPage) -> None:
         if if_match is None:
@@ -226,6 +287,8 @@ class BuildinEmulator:
                 doc[key] = update[key]
         if doc == before:
             return
+        if doc["parent"].get("type") == "database_id":
+            self._library_dirty = True
         now = datetime.now(timezone.utc)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         stored.edited = max(now, stored.edited + timedelta(milliseconds=1))
@@ -289,6 +352,10 @@ def validate_value(kind: str, value: Any, path: str, name: str, options: dict[st
         return validate_rich_text(value, f"{path}.{kind}")
     if kind == "select":
         return validate_select(value, f"{path}.select", options.get(name, []))
+    if kind == "checkbox":
+        if not isinstance(value, bool):
+            raise invalid(f"{path}.checkbox", "must be a boolean")
+        return value
     raise invalid(path, f"updating {kind} properties is not emulated")
 
 

@@ -7,7 +7,18 @@ client. What it emulates:
   ``auth_token`` query; ``preview=1`` shows drafts (a draft-only page is 404 without it, a
   "published with draft" page shows its published version); ``locale`` (``en`` default, ``es``;
   anything else 400); ``levels`` 1-5; ``*`` as type finds a slug in any type, 403 when several.
-* ``GET /v2/pages/{type}/`` (list; ``*`` = Single Pages) with ``page``/``page_size``.
+* ``GET /v2/pages/{type}/`` (List Pages; ``*`` = Single Pages only): ``preview=1`` lists the latest
+  drafts, without it the published versions (a never-published page is absent); ``page`` (>= 1)
+  and ``page_size`` (1-100, default 10), or ``limit``/``offset`` (mutually exclusive with them:
+  400 when mixed, an assumption); ``locale``; ``levels`` 1-5; ``fields.<key>=<value>`` exact
+  filters (dotted keys reach into components) and ``order`` (``published``, ``updated`` or a
+  field, ``-`` for descending; an unknown one is a 400, an assumption), both ignored for ``*``
+  as the docs say they apply to Page Type endpoints only. Items carry ``status`` (``published`` or
+  ``draft``: the version shown) besides the documented keys.
+* The monthly quota of Free/Trial plans: with ``buttercms_monthly_quota`` > 0, once that many calls
+  were made since reset every call answers ``429 {"detail": "API Calls limit reached."}`` with
+  ``Retry-After`` = seconds until the first day of next month (UTC). Every call counts, whatever
+  its answer: a 401, a 404, a write, and the 301 of a missing slash.
 * ``PATCH`` and ``PUT /v2/pages/{type}/{slug}/`` (Write API, identical partial semantics):
   validated at once, answered ``202 {"status": "pending"}``, applied ``buttercms_apply_delay``
   seconds later. There are no background tasks: each request first applies every queued write
@@ -29,6 +40,7 @@ stays part of the slug (and finds no page) exactly as on a real server.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -37,7 +49,14 @@ from urllib.parse import unquote
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from airflow_provider_pagemeta.sandbox.buttercms_data import DEFAULT_LOCALE, LOCALES, PAGE_TYPES, demo_pages
+from airflow_provider_pagemeta.sandbox.buttercms_data import (
+    DEFAULT_LOCALE,
+    LOCALES,
+    PAGE_TYPES,
+    PRODUCT_TYPE,
+    demo_pages,
+    product_pages,
+)
 from airflow_provider_pagemeta.sandbox.common import json_response, read_json
 from airflow_provider_pagemeta.sandbox.state import SandboxState
 
@@ -46,8 +65,10 @@ INVALID_TOKEN = {"detail": "Invalid token."}
 PAGE_NOT_FOUND = {"detail": "Page not found."}
 INVALID_LOCALE = {"detail": "Invalid locale parameter"}
 BAD_LEVELS = {"detail": "levels query parameter should be an integer between 1 and 5 (inclusive)"}
+QUOTA_REACHED = {"detail": "API Calls limit reached."}
 IMMUTABLE_KEYS = ("title", "name", "slug")
 PAGE_METHODS = "GET, PUT, PATCH, HEAD, OPTIONS"
+_MISSING = object()
 
 
 class ApiError(Exception):
@@ -71,20 +92,49 @@ class PendingWrite:
 class ButtercmsEmulator:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self.pages: list[dict[str, Any]] = demo_pages()
+        self.pages: list[dict[str, Any]] = []
+        self.index: dict[tuple[str | None, str], dict[str, Any]] = {}
         self.pending: list[PendingWrite] = []
+        #: Calls made since reset (the monthly quota's counter).
+        self.calls = 0
+        #: Generated product pages, kept across resets until a write touches one.
+        self._products: list[dict[str, Any]] = []
+        self._products_dirty = True
+        self.reset()
         self.app = FastAPI(title="buttercms sandbox", docs_url=None, redoc_url=None, openapi_url=None)
         self.app.add_api_route(
             "/{rest:path}", self.dispatch, methods=["GET", "HEAD", "PATCH", "PUT", "POST", "DELETE", "OPTIONS"]
         )
 
     def reset(self) -> None:
-        self.pages = demo_pages()
+        if self._products_dirty or len(self._products) != self._product_count():
+            self._products = product_pages(self._product_count())
+            self._products_dirty = False
+        self.pages = demo_pages() + self._products
+        self.index = {(p["page_type"], p["slug"]): p for p in self.pages}
         self.pending = []
+        self.calls = 0
+
+    def _product_count(self) -> int:
+        return int(self.state.config.buttercms_product_pages)
+
+    def _sync_products(self) -> None:
+        """Follow ``buttercms_product_pages`` (read on every request) without touching the demo pages."""
+        if len(self._products) == self._product_count():
+            return
+        for page in self._products:
+            del self.index[(page["page_type"], page["slug"])]
+        self.pages = [p for p in self.pages if p["page_type"] != PRODUCT_TYPE]
+        self._products = product_pages(self._product_count())
+        self._products_dirty = False
+        self.pages += self._products
+        self.index.update(((p["page_type"], p["slug"]), p) for p in self._products)
 
     def fixtures(self) -> dict[str, Any]:
+        self._sync_products()
         return {
-            "pages": [{"page_type": p["page_type"] or "*", "slug": p["slug"]} for p in self.pages],
+            "pages": [{"page_type": p["page_type"] or "*", "slug": p["slug"]} for p in self.pages
+                      if p["page_type"] != PRODUCT_TYPE],
             "locales": list(LOCALES),
             "default_locale": DEFAULT_LOCALE,
             "published": {"page_type": "landing-page", "slug": "home"},
@@ -93,10 +143,22 @@ class ButtercmsEmulator:
             "shared_slug": "contact",
             "single_page": {"page_type": "*", "slug": "about"},
             "page_types": {t or "*": sorted(schema) for t, schema in PAGE_TYPES.items()},
+            "products": {
+                "page_type": PRODUCT_TYPE,
+                "slugs": [p["slug"] for p in self._products],
+                "draft_only_slugs": [p["slug"] for p in self._products if p["live"] is None],
+                "published_with_draft_slugs": [
+                    p["slug"] for p in self._products if p["live"] is not None and p["draft"] is not None],
+            },
         }
 
     # ------------------------------------------------------------------ routing
     async def dispatch(self, request: Request) -> Response:
+        quota = int(self.state.config.buttercms_monthly_quota)
+        if quota and self.calls >= quota:
+            return json_response(429, QUOTA_REACHED, {"Retry-After": str(seconds_to_next_month())})
+        self.calls += 1
+        self._sync_products()
         self._apply_due()
         segments, slashed = _raw_segments(request)
         try:
@@ -150,27 +212,30 @@ class ButtercmsEmulator:
     def _list(self, request: Request, page_type: str) -> Response:
         self._token(request, allow_query=True)
         preview, locale = _read_query(request)
-        page_no, size = _int_query(request, "page", 1, 1, None), _int_query(request, "page_size", 10, 1, 100)
         wanted: str | None = None if page_type == "*" else page_type
         if wanted not in PAGE_TYPES:
             raise ApiError(404, {"detail": "Page type not found."})
+        window = _list_window(request)
         visible = [
             (p, version) for p in self.pages
             if p["page_type"] == wanted and (version := _version(p, preview)) is not None
         ]
-        chunk = visible[(page_no - 1) * size : page_no * size]
-        more = page_no * size < len(visible)
+        if wanted is not None:  # filters and ordering: Page Type endpoints only (docs)
+            visible = _filtered(visible, request, locale)
+            visible = _ordered(visible, request.query_params.get("order"), PAGE_TYPES[wanted], locale)
+        chunk, meta = window.cut(visible)
         return json_response(200, {
-            "meta": {"count": len(visible), "next_page": page_no + 1 if more else None,
-                     "previous_page": page_no - 1 if page_no > 1 else None},
-            "data": [_page_data(p, version, locale) for p, version in chunk],
+            "meta": meta,
+            "data": [{**_page_data(p, version, locale), "status": "draft" if version is p["draft"] else "published"}
+                     for p, version in chunk],
         })
 
     def _find(self, page_type: str, slug: str) -> dict[str, Any]:
         if page_type == "*":
             found = [p for p in self.pages if p["slug"] == slug]
         else:
-            found = [p for p in self.pages if p["page_type"] == page_type and p["slug"] == slug]
+            hit = self.index.get((page_type, slug))
+            found = [hit] if hit is not None else []
         if not found:
             raise ApiError(404, PAGE_NOT_FOUND)
         if len(found) > 1:
@@ -193,6 +258,8 @@ class ButtercmsEmulator:
         page = self._find(page_type, slug)
         updates = _locale_updates(body.get("fields", {}), request.query_params.get("locale"))
         _validate_fields(page["page_type"], updates)
+        if page["page_type"] == PRODUCT_TYPE:
+            self._products_dirty = True
         due = self.state.clock() + self.state.config.buttercms_apply_delay
         self.pending.append(PendingWrite(due=due, page=page, status=status, updates=updates))
         response: dict[str, Any] = {"status": "pending"}
@@ -253,6 +320,101 @@ def _int_query(
     if value < low or (high is not None and value > high):
         raise ApiError(400, bad)
     return value
+
+
+def seconds_to_next_month(now: datetime | None = None) -> int:
+    """Whole seconds until 00:00 UTC on the first day of next month (when the monthly quota resets)."""
+    now = now or datetime.now(timezone.utc)
+    first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=timezone.utc)
+    return max(1, math.ceil((first - now).total_seconds()))
+
+
+@dataclass
+class ListWindow:
+    """``page``/``page_size`` or ``limit``/``offset``: which slice of a listing, and its ``meta``."""
+
+    start: int
+    size: int
+    by_offset: bool
+
+    def cut(self, rows: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+        chunk = rows[self.start:self.start + self.size]
+        more = self.start + self.size < len(rows)
+        if self.by_offset:
+            previous = max(0, self.start - self.size) if self.start > 0 else None
+            return chunk, {"count": len(rows), "next_offset": self.start + self.size if more else None,
+                           "previous_offset": previous}
+        page_no = self.start // self.size + 1
+        return chunk, {"count": len(rows), "next_page": page_no + 1 if more else None,
+                       "previous_page": page_no - 1 if page_no > 1 else None}
+
+
+def _list_window(request: Request) -> ListWindow:
+    params = request.query_params
+    paged, offset = {"page", "page_size"} & set(params), {"limit", "offset"} & set(params)
+    if paged and offset:
+        raise ApiError(400, {"detail": "page/page_size and limit/offset are mutually exclusive"})
+    if offset:
+        limit = _int_query(request, "limit", 10, 1, 100)
+        return ListWindow(_int_query(request, "offset", 0, 0, None), limit, by_offset=True)
+    page_no, size = _int_query(request, "page", 1, 1, None), _int_query(request, "page_size", 10, 1, 100)
+    return ListWindow((page_no - 1) * size, size, by_offset=False)
+
+
+def _field_value(fields: dict[str, Any], dotted: str) -> Any:
+    value: Any = fields
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _as_query_text(value: Any) -> str | None:
+    """How a field value reads in a query string (``true``, ``12``); None for objects and lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+Listed = list[tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _filtered(rows: Listed, request: Request, locale: str) -> Listed:
+    """``fields.<key>=<value>``: exact matches, all of them (a missing field matches nothing)."""
+    wanted = [(key[len("fields."):], value) for key, value in request.query_params.multi_items()
+              if key.startswith("fields.") and len(key) > len("fields.")]
+    if not wanted:
+        return rows
+    return [
+        (page, version) for page, version in rows
+        if all(_as_query_text(_field_value(version[locale], key)) == value for key, value in wanted)
+    ]
+
+
+def _ordered(rows: Listed, order: str | None, schema: dict[str, Any], locale: str) -> Listed:
+    if not order:
+        return rows
+    key = order.lstrip("-")
+    if key not in ("published", "updated") and key not in schema:
+        raise ApiError(400, {"detail": f"Invalid order parameter: '{order}'"})
+
+    def sort_key(row: tuple[dict[str, Any], dict[str, Any]]) -> tuple[int, Any]:
+        page, version = row
+        value = page[key] if key in ("published", "updated") else version[locale].get(key)
+        if value is None or isinstance(value, (dict, list)):
+            return (2, "")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (0, value)
+        return (1, str(value))
+
+    present = [row for row in rows if sort_key(row)[0] < 2]
+    absent = [row for row in rows if sort_key(row)[0] == 2]
+    return sorted(present, key=sort_key, reverse=order.startswith("-")) + absent
 
 
 def _version(page: dict[str, Any], preview: bool) -> dict[str, Any] | None:

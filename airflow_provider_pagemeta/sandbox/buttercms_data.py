@@ -1,13 +1,20 @@
-"""Demo data of the ButterCMS sandbox: page types, their field schemas, and five demo pages.
+"""Demo data of the ButterCMS sandbox: page types, their field schemas, six demo pages, and a
+generated page type for listings and benchmarks.
 
 Deterministic on purpose: tests and the example DAG address these slugs directly, and
-``reset()`` rebuilds exactly this state. The pages cover the three publishing states ButterCMS
+``reset()`` rebuilds exactly this state. The demo pages cover the three publishing states ButterCMS
 documents (published, draft only, published with draft), a slug shared by two page types (so
 ``*`` finds several pages and answers 403) and a Single Page (no page type).
+
+The ``product`` page type holds ``buttercms_product_pages`` generated pages (250 by default: three
+List Pages calls at ``page_size=100``): every tenth is published with a pending draft, every
+fiftieth is a draft that was never published, the rest are published; every fifth is
+``featured``, for ``fields.featured=true`` filters. Page ``i`` is the same whatever the count.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 LOCALES = ("en", "es")
@@ -21,7 +28,9 @@ PAGE_TYPES: dict[str | None, dict[str, Any]] = {
     "landing-page": {"seo": SEO, "headline": "text", "hero_image": "text", "features": "repeater"},
     "faq": {"seo": SEO, "headline": "text", "questions": "repeater"},
     None: {"seo": SEO, "headline": "text", "body": "text"},
+    "product": {"seo": SEO, "headline": "text", "price": "text", "featured": "text"},
 }
+PRODUCT_TYPE = "product"
 
 PUBLISHED_AT = "2026-01-05T09:00:00.000000Z"
 UPDATED_AT = "2026-01-06T10:30:00.000000Z"
@@ -97,3 +106,55 @@ def demo_pages() -> list[dict[str, Any]]:
             "draft": None,
         },
     ]
+
+
+_PRODUCT_EPOCH = datetime(2026, 1, 10, 8, 0, tzinfo=timezone.utc)
+_KINDS = ["Trail", "Summit", "Harbor", "Canyon", "Prairie", "Glacier", "Meadow", "Delta", "Ridge", "Lagoon"]
+_ITEMS = [("Backpack", "Mochila"), ("Lantern", "Linterna"), ("Tent", "Tienda"), ("Kettle", "Tetera"),
+          ("Jacket", "Chaqueta"), ("Compass", "Brújula"), ("Bottle", "Botella"), ("Hammock", "Hamaca"),
+          ("Stove", "Hornillo"), ("Boots", "Botas")]
+
+
+def product_slug(index: int) -> str:
+    return f"product-{index:04d}"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def product_state(index: int) -> str:
+    """``published``, ``published_with_draft`` or ``draft_only``: the mix the listing tests rely on."""
+    if index % 50 == 49:
+        return "draft_only"
+    if index % 10 == 3:
+        return "published_with_draft"
+    return "published"
+
+
+def product_pages(count: int) -> list[dict[str, Any]]:
+    """``count`` generated pages of the ``product`` type, in creation order."""
+    pages = []
+    for i in range(count):
+        kind, (item_en, item_es) = _KINDS[i % 10], _ITEMS[(i // 10) % 10]
+        name = f"{kind} {item_en} {i:04d}"
+        versions: dict[str, dict[str, Any]] = {
+            "en": {"seo": _seo(f"{name} | Acme", f"The {name}, made by Acme."), "headline": name,
+                   "price": f"{19 + i % 80}.00", "featured": i % 5 == 0},
+            "es": {"seo": _seo(f"{item_es} {kind} {i:04d} | Acme", f"{item_es} {kind} de Acme."),
+                   "headline": f"{item_es} {kind} {i:04d}", "price": f"{19 + i % 80}.00", "featured": i % 5 == 0},
+        }
+        state = product_state(i)
+        created = _PRODUCT_EPOCH + timedelta(minutes=7 * i)
+        draft = None
+        if state != "published":
+            draft = {loc: {**fields, "seo": dict(fields["seo"]), "headline": f"{fields['headline']} (draft)"}
+                     for loc, fields in versions.items()}
+        pages.append({
+            "page_type": PRODUCT_TYPE, "slug": product_slug(i), "name": name,
+            "published": None if state == "draft_only" else _stamp(created),
+            "updated": _stamp(created + timedelta(hours=3)),
+            "live": None if state == "draft_only" else versions,
+            "draft": draft,
+        })
+    return pages

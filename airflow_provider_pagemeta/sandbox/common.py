@@ -22,6 +22,9 @@ class Emulator(Protocol):
     def fixtures(self) -> dict[str, Any]:
         """The demo ids users and tests address (``GET /_sandbox/fixtures``)."""
 
+    # An emulator may also have ``control_app``: an ASGI app mounted at ``/_sandbox/<name>``
+    # for controls that only make sense for that CMS (Webflow's live view, for one).
+
 
 @dataclass(frozen=True)
 class Credentials:

@@ -55,6 +55,20 @@ class SandboxControl:
     def config(self, **values: Any) -> dict[str, Any]:
         return self._call("POST", "config", json=values)
 
+    def webflow_live(self, page_id: str, locale_id: str | None = None) -> dict[str, Any]:
+        """A Webflow page as visitors see it (``title``, ``slug``, ``seo``, ``openGraph``): the
+        last published state, which the API's reads (the staged state) do not show."""
+        params = {"localeId": locale_id} if locale_id else None
+        return self._call("GET", f"webflow/live/{page_id}", params=params)
+
+    def webflow_custom_domains(self) -> list[dict[str, str]]:
+        """The demo site's custom domains, ``[{"id", "url"}]``."""
+        return self.fixtures()["webflow"]["custom_domains"]
+
+    def buildin_database_ids(self) -> list[str]:
+        """The demo Buildin databases (``POST /v2/databases/{id}/query``)."""
+        return self.fixtures()["buildin"]["database_ids"]
+
     def close(self) -> None:
         self._session.close()
 

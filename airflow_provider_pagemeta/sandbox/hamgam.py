@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 
 from airflow_provider_pagemeta.sandbox.common import json_response, read_authorization, read_json
 from airflow_provider_pagemeta.sandbox.hamgam_data import (
+    BULK_PAGE_IDS,
     DEMO_FILES,
     DEMO_PAGES,
     EMPTY_PAGE_ID,
@@ -119,7 +120,7 @@ class HamgamEmulator:
 
     # ------------------------------------------------------------------ data
     def reset(self) -> None:
-        self.pages = {page_id: {} for page_id in DEMO_PAGES}
+        self.pages = {page_id: {} for page_id in [*DEMO_PAGES, *BULK_PAGE_IDS]}
         self.next_id = 1
         for row in demo_rows():
             meta = {"id": self.next_id, **row}
@@ -129,7 +130,8 @@ class HamgamEmulator:
 
     def fixtures(self) -> dict[str, Any]:
         return {
-            "page_ids": sorted(self.pages),
+            "page_ids": sorted(DEMO_PAGES),
+            "bulk_page_ids": list(BULK_PAGE_IDS),
             "file_ids": sorted(DEMO_FILES),
             "paged_page_id": PAGED_PAGE_ID,
             "empty_page_id": EMPTY_PAGE_ID,

@@ -3,6 +3,9 @@
 Page 38 is the page the Hamgam docs use in their examples (its ``image_top`` entry copies the
 documented file meta that carries ``value_text: ""`` next to its file). Page 39 has more entries
 than one default listing page (limit 10), so clients must paginate. Page 40 starts empty.
+
+Pages 1001-1500 (:data:`BULK_PAGE_IDS`) are generated for bulk runs and benchmarks: each has a
+``meta_title``, a ``meta_description`` and an ``og_image`` (a file), created after the demo rows.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ DEMO_PAGES: dict[int, list[tuple[str, str | None, int | None]]] = {
 PAGED_PAGE_ID = 39
 EMPTY_PAGE_ID = 40
 
+#: Generated pages for bulk runs (500, each with three meta entries).
+BULK_PAGE_IDS = range(1001, 1501)
+
 
 def iso(moment: datetime) -> str:
     """DRF's rendering of an aware UTC datetime: microseconds and a ``Z``."""
@@ -53,12 +59,33 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def demo_rows() -> list[dict[str, Any]]:
-    """Every demo meta row with its page, in creation order (ids are assigned from 1 in this order)."""
+def bulk_entries(page_id: int) -> list[tuple[str, str | None, int | None]]:
+    n = page_id - BULK_PAGE_IDS.start + 1
+    return [
+        ("meta_title", f"Product {n:03d} | Logitech Store", None),
+        ("meta_description", f"Product {n:03d}: specifications, prices and delivery.", None),
+        ("og_image", "", 1 + n % 2),
+    ]
+
+
+def demo_rows() -> tuple[dict[str, Any], ...]:
+    """Every demo meta row with its page, in creation order (ids are assigned from 1 in this order).
+
+    Built once, shared: callers copy a row before changing it (a reset must stay cheap with the
+    1,500 generated rows).
+    """
+    return _ROWS
+
+
+def _build_rows() -> tuple[dict[str, Any], ...]:
     rows: list[dict[str, Any]] = []
-    for page_id, entries in DEMO_PAGES.items():
+    pages = [*DEMO_PAGES.items(), *((page_id, bulk_entries(page_id)) for page_id in BULK_PAGE_IDS)]
+    for page_id, entries in pages:
         for key, text, file_id in entries:
             moment = DEMO_EPOCH + timedelta(minutes=len(rows))
             rows.append({"page_id": page_id, "key": key, "value_text": text, "value_file": file_id,
                          "created_at": moment, "updated_at": moment})
-    return rows
+    return tuple(rows)
+
+
+_ROWS = _build_rows()

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+#: Upper bounds that keep a typo from building millions of pages in memory.
+CONFIG_MAXIMA: dict[str, int] = {"webflow_large_site_pages": 100_000, "buttercms_product_pages": 20_000}
+
 
 @dataclass
 class SandboxConfig:
@@ -24,17 +27,40 @@ class SandboxConfig:
     webflow_rate_window: float = 60.0
     #: Seconds between a ButterCMS 202 and the change becoming readable.
     buttercms_apply_delay: float = 1.0
+    #: Seconds after a successful Webflow publish of a site before the next one is accepted
+    #: (Webflow: "one successful publish per minute").
+    webflow_publish_interval: float = 60.0
+    #: Pages of the generated Webflow "large site" (benchmarks: 10,000 and more).
+    webflow_large_site_pages: int = 1000
+    #: ButterCMS API calls allowed since reset before every call answers 429 (0: unlimited), as a
+    #: Free or Trial plan's monthly quota does.
+    buttercms_monthly_quota: int = 0
+    #: Pages of the generated ButterCMS page type ``product`` (List Pages, bulk benchmarks).
+    buttercms_product_pages: int = 250
 
     def update(self, values: dict[str, Any]) -> None:
-        known = {f.name: f.type for f in fields(self)}
-        unknown = sorted(set(values) - set(known))
+        """Apply a partial update after checking all of it (nothing changes when one value is bad)."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        for key, value in values.items():
-            current = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{key} must be a non-negative number")
-            setattr(self, key, type(current)(value))
+        checked = {key: self._checked(key, value) for key, value in values.items()}
+        for key, value in checked.items():
+            setattr(self, key, value)
+
+    def _checked(self, key: str, value: Any) -> int | float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise ValueError(f"{key} must be a non-negative number")
+        if isinstance(getattr(self, key), int):
+            if value != int(value):
+                raise ValueError(f"{key} must be a whole number")
+            value = int(value)
+        else:
+            value = float(value)
+        limit = CONFIG_MAXIMA.get(key)
+        if limit is not None and value > limit:
+            raise ValueError(f"{key} must be at most {limit}")
+        return value
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,4 @@
-"""Sandbox emulation of the Webflow Data API (v2 pages endpoints, beta bulk update, token introspect).
+"""Sandbox emulation of the Webflow Data API (v2 pages and sites, publish, beta bulk update, introspect).
 
 Written from Webflow's documents (the project's API reference, summarised in the README's Webflow
 section), never from the provider's client code:
@@ -10,7 +10,17 @@ section), never from the provider's client code:
 * the 2026-05 rule: a slug is silently ignored (200, other fields applied) on the home page,
   collection template pages, utility pages and secondary locales;
 * a per-token sliding-window rate limit with ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining`` on
-  every authenticated response, and 429 + ``Retry-After`` past the limit. A bulk call is one request.
+  every authenticated response, and 429 + ``Retry-After`` past the limit. A bulk call is one request;
+  so is a publish (the docs do not say whether publishes count toward the general limit: the
+  sandbox counts them, the stricter reading);
+* staged vs live: page-setting writes change the staged page (what the API reads back); visitors
+  see the live copy, which ``POST /v2/sites/{site_id}/publish`` sets to the staged one, for the
+  whole site or one page (``pageId`` in the body). ``GET /v2/sites[/{site_id}]`` and
+  ``GET /v2/sites/{site_id}/custom_domains`` show ``lastPublished``;
+* one successful publish per site per ``webflow_publish_interval`` seconds (Webflow: "one
+  successful publish per minute"; per site here, and a refused publish does not start the
+  interval, both undocumented): a second one answers 429 ``too_many_requests`` with
+  ``Retry-After`` (whole seconds left, at least 1).
 
 Query parameters are read by hand rather than through FastAPI's parameter validation, so that bad
 input gets Webflow's error body (and the rate-limit headers) instead of FastAPI's ``{"detail"}``.
@@ -40,18 +50,23 @@ MAX_BULK = 100
 SEO_TYPES: dict[str, type] = {"title": str, "description": str}
 OG_TYPES: dict[str, type] = {"title": str, "titleCopied": bool, "description": str, "descriptionCopied": bool}
 BODY_KEYS = ("title", "slug", "seo", "openGraph")
-TOKEN_SCOPE = "pages:read,pages:write,sites:read"
+PUBLISH_KEYS = ("customDomains", "publishToWebflowSubdomain", "pageId")
+TOKEN_SCOPE = "pages:read,pages:write,sites:read,sites:write"
 
 
 class WebflowError(Exception):
     """An error response in Webflow's shape; raised inside handlers, rendered by ``_serve``."""
 
-    def __init__(self, status: int, code: str, message: str, details: list[Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or []
+        self.headers = headers or {}
 
     def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
         body = {"code": self.code, "message": self.message, "externalReference": None, "details": self.details}
@@ -69,6 +84,11 @@ def validation_error(problems: list[tuple[str, str]]) -> WebflowError:
 
 def bad_request(reason: str) -> WebflowError:
     return WebflowError(400, "bad_request", f"Bad Request: Request is malformed: {reason}")
+
+
+def too_many_requests(headers: dict[str, str] | None = None) -> WebflowError:
+    """The 429 body Webflow sends (as seen in the wild: ``message`` "Too Many Requests")."""
+    return WebflowError(429, "too_many_requests", "Too Many Requests", headers=headers)
 
 
 def not_found(what: str) -> WebflowError:
@@ -109,7 +129,7 @@ def now_iso() -> str:
 
 
 class WebflowEmulator:
-    """The ``/webflow`` app: demo sites in memory, rate limiting per token."""
+    """The ``/webflow`` app: demo sites in memory, rate limiting per token, staged and live pages."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
@@ -117,31 +137,68 @@ class WebflowEmulator:
         self.pages: dict[str, data.Page] = {}
         #: Sliding-window log per token: monotonic times of the requests counted in the window.
         self.hits: dict[str, deque[float]] = {}
-        #: The soak site is rebuilt on reset only once something wrote to it (2000 pages cost more
-        #: to build than every other site together, and almost no test touches them).
-        self._soak: tuple[data.Site, dict[str, data.Page]] | None = None
-        self._soak_dirty = True
+        #: Monotonic time of each site's last successful publish (the one-per-interval rule).
+        self.published_at: dict[str, float] = {}
+        #: Generated sites kept across resets until something writes to them: building 10,000
+        #: pages costs far more than every other site together, and few tests touch them.
+        self._generated: dict[str, tuple[data.Site, list[data.Page]]] = {}
+        self._dirty: set[str] = set()
         self.reset()
         self.app = self._build_app()
+        self.control_app = self._build_control_app()
 
     def reset(self) -> None:
-        self.sites, self.pages = data.build()
-        if self._soak is None or self._soak_dirty:
-            self._soak = data.soak_site()
-            self._soak_dirty = False
-        soak_site, soak_pages = self._soak
-        self.sites[soak_site.id] = soak_site
-        self.pages.update(soak_pages)
+        self.sites, self.pages = {}, {}
+        self._add_site(*data.demo_site())
+        builders: dict[str, Callable[[], tuple[data.Site, list[data.Page]]]] = {
+            data.LARGE_SITE_ID: lambda: data.large_site(self._large_count()),
+            data.PAGING_SITE_ID: data.paging_site,
+            data.SOAK_SITE_ID: data.soak_site,
+        }
+        for site_id, build in builders.items():
+            cached = self._generated.get(site_id)
+            if cached is None or site_id in self._dirty or (
+                site_id == data.LARGE_SITE_ID and len(cached[1]) != self._large_count()
+            ):
+                cached = self._generated[site_id] = build()
+            self._add_site(*cached)
+        self._dirty.clear()
         self.hits = {}
+        self.published_at = {}
+
+    def _add_site(self, site: data.Site, pages: list[data.Page]) -> None:
+        self.sites[site.id] = site
+        self.pages.update((page.id, page) for page in pages)
+
+    def _large_count(self) -> int:
+        return int(self.state.config.webflow_large_site_pages)
+
+    def _sync_large_site(self) -> None:
+        """Rebuild the large site when ``webflow_large_site_pages`` changed (read on every request)."""
+        site = self.sites[data.LARGE_SITE_ID]
+        if len(site.page_ids) == self._large_count():
+            return
+        for page_id in site.page_ids:
+            del self.pages[page_id]
+        built = self._generated[data.LARGE_SITE_ID] = data.large_site(self._large_count())
+        self._dirty.discard(data.LARGE_SITE_ID)
+        self.published_at.pop(data.LARGE_SITE_ID, None)
+        self._add_site(*built)
 
     def fixtures(self) -> dict[str, Any]:
-        return data.fixtures()
+        self._sync_large_site()
+        return data.fixtures(self.sites)
 
     # ------------------------------------------------------------------ plumbing
     def _build_app(self) -> FastAPI:
         app = FastAPI(title="webflow sandbox", docs_url=None, redoc_url=None, openapi_url=None)
         routes: list[tuple[str, str, Callable[..., Awaitable[Any]]]] = [
             ("GET", "/v2/token/introspect", self.introspect),
+            ("GET", "/v2/sites", self.list_sites),
+            ("GET", "/v2/sites/{site_id}", self.get_site),
+            ("GET", "/v2/sites/{site_id}/custom_domains", self.custom_domains),
+            ("POST", "/v2/sites/{site_id}/publish", self.publish),
+            ("POST", "/beta/sites/{site_id}/publish", self.publish),
             ("GET", "/v2/sites/{site_id}/pages", self.list_pages),
             ("GET", "/v2/pages/{page_id}", self.get_page),
             ("PUT", "/v2/pages/{page_id}", self.put_page),
@@ -171,14 +228,15 @@ class WebflowEmulator:
             return WebflowError(401, "invalid_credentials", message).response()
         allowed, headers = self._count(creds.token)
         if not allowed:
-            body: dict[str, Any] = {
-                "message": "Too Many Requests", "code": "too_many_requests", "externalReference": None, "details": [],
-            }
-            return json_response(429, body, headers)
+            return too_many_requests().response(headers)
+        self._sync_large_site()
         try:
             result = await handler(request, **request.path_params)
         except WebflowError as exc:
-            return exc.response(headers)
+            return exc.response({**headers, **exc.headers})
+        if isinstance(result, JSONResponse):
+            result.headers.update(headers)
+            return result
         return json_response(200, result, headers)
 
     def _count(self, token: str) -> tuple[bool, dict[str, str]]:
@@ -275,8 +333,7 @@ class WebflowEmulator:
     def _apply(self, page: data.Page, locale_id: str, body: dict[str, Any]) -> None:
         """Write one update. The slug is silently dropped where Webflow ignores it (changelog 2026-05-12)."""
         site = self.sites[page.site_id]
-        if page.site_id == data.SOAK_SITE_ID:
-            self._soak_dirty = True
+        self._dirty.add(page.site_id)
         content = data.writable_content(page, site, locale_id)
         before = json.dumps(content, sort_keys=True)
         if "title" in body:
@@ -287,7 +344,7 @@ class WebflowEmulator:
             if key in body:
                 content[key] = {**content[key], **body[key]}
         if json.dumps(content, sort_keys=True) != before:
-            page.last_updated = now_iso()
+            page.last_updated = site.last_updated = now_iso()
 
     # ------------------------------------------------------------------ endpoints
     async def introspect(self, request: Request) -> dict[str, Any]:
@@ -301,7 +358,7 @@ class WebflowEmulator:
                 "grantType": "client_credentials",
                 "rateLimit": int(self.state.config.webflow_rate_limit),
                 "scope": TOKEN_SCOPE,
-                "authorizedTo": {"siteIds": self._listed_site_ids(), "workspaceIds": [data.oid("webflow-workspace")],
+                "authorizedTo": {"siteIds": self._listed_site_ids(), "workspaceIds": [data.WORKSPACE_ID],
                                  "userIds": []},
             }
         }
@@ -311,6 +368,157 @@ class WebflowEmulator:
         out of the account's description so the demo account reads the same as before it existed."""
         return [site_id for site_id in self.sites if site_id != data.SOAK_SITE_ID]
 
+    # ------------------------------------------------------------------ sites and publishing
+    @staticmethod
+    def render_domain(domain: data.Domain) -> dict[str, Any]:
+        return {"id": domain.id, "url": domain.url, "lastPublished": domain.last_published}
+
+    @staticmethod
+    def render_locale(locale: data.Locale, *, primary: bool) -> dict[str, Any]:
+        return {
+            "id": locale.id, "cmsLocaleId": data.oid(f"cms-locale-{locale.id}"), "enabled": True,
+            "displayName": locale.display_name, "displayImageId": None, "redirect": True,
+            "subdirectory": "" if primary else locale.tag, "tag": locale.tag,
+        }
+
+    def render_site(self, site: data.Site) -> dict[str, Any]:
+        """The Site object (``GET /v2/sites/{site_id}``), as the official SDK's ``Site`` model reads it."""
+        return {
+            "id": site.id,
+            "workspaceId": data.WORKSPACE_ID,
+            "createdOn": site.created_on,
+            "displayName": site.name,
+            "shortName": site.short_name,
+            "lastPublished": site.last_published,
+            "lastUpdated": site.last_updated,
+            "previewUrl": f"https://screenshots.webflow.com/sites/{site.id}/preview.png",
+            "timeZone": site.time_zone,
+            "parentFolderId": None,
+            "customDomains": [self.render_domain(d) for d in site.custom_domains],
+            "locales": {
+                "primary": self.render_locale(site.primary, primary=True),
+                "secondary": [self.render_locale(loc, primary=False) for loc in site.secondary],
+            },
+            "dataCollectionEnabled": False,
+            "dataCollectionType": "disabled",
+        }
+
+    async def list_sites(self, request: Request) -> dict[str, Any]:
+        return {"sites": [self.render_site(self.sites[site_id]) for site_id in self._listed_site_ids()]}
+
+    async def get_site(self, request: Request, site_id: str) -> dict[str, Any]:
+        return self.render_site(self._site(site_id))
+
+    async def custom_domains(self, request: Request, site_id: str) -> dict[str, Any]:
+        """A site with only its ``webflow.io`` subdomain has an empty list."""
+        return {"customDomains": [self.render_domain(d) for d in self._site(site_id).custom_domains]}
+
+    async def publish(self, request: Request, site_id: str) -> JSONResponse:
+        """Copy staged to live (the site, or one page), in the order a client can act on.
+
+        Checks run from the cheapest to fix to the last resort: the body's shape (400
+        ``validation_error``), at least one target (400 ``no_domains``), known domain ids (400
+        ``invalid_domain``), the page (404), then the one-publish-per-interval rule (429). Only a
+        publish that gets through all of them starts the interval.
+        """
+        site = self._site(site_id)
+        body = await self._publish_body(request)
+        domains = self._publish_domains(site, body)
+        page = self._publish_page(site, body.get("pageId"))
+        self._check_publish_interval(site)
+        when = now_iso()
+        for target in [page] if page is not None else [self.pages[pid] for pid in site.page_ids]:
+            target.live = None  # live is the staged content again
+        site.last_published = when
+        for domain in domains:
+            domain.last_published = when
+        self.published_at[site.id] = self.state.clock()
+        self._dirty.add(site.id)
+        return json_response(202, {
+            "customDomains": [self.render_domain(d) for d in domains],
+            "publishToWebflowSubdomain": body.get("publishToWebflowSubdomain") is True,
+            "publishScope": "page" if page is not None else "site",
+        })
+
+    async def _publish_body(self, request: Request) -> dict[str, Any]:
+        ok, body = await read_json(request)
+        if not ok:
+            raise bad_request("the body is not valid JSON")
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise validation_error([("body", "Value (body)'s type should be object")])
+        problems = [(key, f"Unknown field ({key})") for key in body if key not in PUBLISH_KEYS]
+        domains = body.get("customDomains")
+        if domains is not None and not (isinstance(domains, list) and all(isinstance(d, str) for d in domains)):
+            problems.append(("customDomains", "Value (customDomains)'s type should be array of strings"))
+        subdomain = body.get("publishToWebflowSubdomain")
+        if subdomain is not None and not isinstance(subdomain, bool):
+            problems.append(("publishToWebflowSubdomain", "Value (publishToWebflowSubdomain)'s type should be boolean"))
+        page_id = body.get("pageId")
+        if page_id is not None and not (isinstance(page_id, str) and OBJECT_ID.match(page_id)):
+            problems.append(("pageId", "Value (pageId) should be a valid ObjectId"))
+        if problems:
+            raise validation_error(problems)
+        return body
+
+    @staticmethod
+    def _publish_domains(site: data.Site, body: dict[str, Any]) -> list[data.Domain]:
+        ids = list(dict.fromkeys(body.get("customDomains") or []))
+        if not ids and body.get("publishToWebflowSubdomain") is not True:
+            raise WebflowError(400, "no_domains", "No domain IDs provided")
+        domains = [site.domain(domain_id) for domain_id in ids]
+        if any(domain is None for domain in domains):
+            raise WebflowError(400, "invalid_domain", "Please send a valid custom domain ID")
+        return [domain for domain in domains if domain is not None]
+
+    def _publish_page(self, site: data.Site, page_id: str | None) -> data.Page | None:
+        if page_id is None:
+            return None
+        page = self.pages.get(page_id)
+        if page is None or page.site_id != site.id:
+            raise not_found("page")
+        return page
+
+    def _check_publish_interval(self, site: data.Site) -> None:
+        """One successful publish per site per ``webflow_publish_interval`` seconds."""
+        last = self.published_at.get(site.id)
+        interval = float(self.state.config.webflow_publish_interval)
+        now = self.state.clock()
+        if last is not None and now - last < interval:
+            retry_after = max(1, math.ceil(last + interval - now))
+            raise too_many_requests({"Retry-After": str(retry_after)})
+
+    def live_view(self, page_id: str, locale_id: str | None) -> dict[str, Any]:
+        """A page as visitors see it (``GET /_sandbox/webflow/live/{page_id}``)."""
+        page = self.pages.get(page_id)
+        if page is None:
+            raise LookupError(f"no Webflow page {page_id!r} in the sandbox")
+        site = self.sites[page.site_id]
+        locale_id = locale_id or site.primary.id
+        if site.locale(locale_id) is None:
+            raise ValueError(f"localeId {locale_id!r} is not a locale of site {site.id}")
+        content = data.live_content(page, site, locale_id)
+        return {"title": content["title"], "slug": content["slug"], "seo": dict(content["seo"]),
+                "openGraph": dict(content["openGraph"])}
+
+    def _build_control_app(self) -> FastAPI:
+        """Controls under ``/_sandbox/webflow/``: what the public sees, which the API cannot show."""
+        app = FastAPI(title="webflow sandbox controls", docs_url=None, redoc_url=None, openapi_url=None)
+
+        @app.get("/live/{page_id}")
+        async def live(page_id: str, request: Request) -> JSONResponse:
+            self._sync_large_site()
+            try:
+                return json_response(200, self.live_view(page_id, request.query_params.get("localeId")))
+            except LookupError as exc:
+                return json_response(404, {"error": str(exc)})
+            except ValueError as exc:
+                return json_response(400, {"error": str(exc)})
+
+        return app
+
+    # ------------------------------------------------------------------ pages
     async def get_page(self, request: Request, page_id: str) -> dict[str, Any]:
         page = self._page(page_id)
         return self.render(page, self._locale_param(request, self.sites[page.site_id]))

@@ -242,7 +242,7 @@ def test_test_connection_uses_introspect(hook, sandbox):
     ok, message = hook.test_connection()
     assert ok is True
     assert message == ("Connected to Webflow: the token is valid for 3 site(s); "
-                       "scopes: pages:read,pages:write,sites:read; rate limit: 60 requests/min.")
+                       "scopes: pages:read,pages:write,sites:read,sites:write; rate limit: 60 requests/min.")
     [entry] = sandbox.requests("webflow")
     assert (entry["method"], entry["path"]) == ("GET", "/webflow/v2/token/introspect")
 

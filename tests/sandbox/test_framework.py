@@ -66,11 +66,29 @@ def test_bad_control_input_is_a_400(sandbox: SandboxControl):
                          timeout=5).status_code == 400
 
 
+def test_config_checks_every_value_before_changing_any(sandbox: SandboxControl):
+    url = f"{sandbox.url}/_sandbox/config"
+    for bad in ({"webflow_large_site_pages": 2.5}, {"webflow_large_site_pages": 10**6},
+                {"buttercms_monthly_quota": True}, {"webflow_publish_interval": "60"},
+                {"webflow_publish_interval": 5, "buttercms_product_pages": -3}):
+        r = requests.post(url, json=bad, timeout=5)
+        assert r.status_code == 400 and r.json()["error"], bad
+    assert requests.get(url, timeout=5).json()["webflow_publish_interval"] == 60.0  # the refused batch left no trace
+    assert sandbox.config(webflow_large_site_pages=20.0, webflow_rate_window=2)["webflow_large_site_pages"] == 20
+
+
+def test_cli_refuses_a_bad_flag_value():
+    done = subprocess.run([sys.executable, "-m", "airflow_provider_pagemeta.sandbox", "--webflow-large-site-pages",
+                           "-1"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "webflow_large_site_pages must be a non-negative number" in done.stderr
+
+
 def test_cli_serves_on_the_given_port():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_pagemeta.sandbox", "--port", str(port),
-         "--webflow-rate-limit", "7"],
+         "--webflow-rate-limit", "7", "--webflow-publish-interval", "5", "--webflow-large-site-pages", "20",
+         "--buttercms-monthly-quota", "1000", "--buttercms-product-pages", "30"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
@@ -85,7 +103,12 @@ def test_cli_serves_on_the_given_port():
                 time.sleep(0.1)
         assert root.json()["cms"] == ["/webflow", "/buttercms", "/hamgam", "/buildin"]
         config = requests.get(f"http://127.0.0.1:{port}/_sandbox/config", timeout=5).json()
-        assert config["webflow_rate_limit"] == 7
+        assert config["webflow_rate_limit"] == 7 and config["webflow_publish_interval"] == 5.0
+        assert config["webflow_large_site_pages"] == 20 and config["buttercms_monthly_quota"] == 1000
+        assert config["buttercms_product_pages"] == 30
+        fixtures = requests.get(f"http://127.0.0.1:{port}/_sandbox/fixtures", timeout=5).json()
+        assert len(fixtures["webflow"]["large_page_ids"]) == 20
+        assert len(fixtures["buttercms"]["products"]["slugs"]) == 30
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -22,6 +22,20 @@ def test_fixtures(sandbox):
     fx = sandbox.fixtures()["hamgam"]
     assert fx["page_ids"] == [38, 39, 40] and fx["file_ids"] == [1, 2, 3, 4, 5]
     assert fx["paged_page_id"] == 39 and fx["default_limit"] == 10
+    assert fx["bulk_page_ids"] == list(range(1001, 1501))
+
+
+def test_generated_bulk_pages_have_three_entries_each(sandbox):
+    fx = sandbox.fixtures()["hamgam"]
+    for page_id in (fx["bulk_page_ids"][0], fx["bulk_page_ids"][-1]):
+        body = api(sandbox, "GET", f"/{page_id}/meta/", params={"ordering": "key"}).json()
+        assert body["count"] == 3 and body["next"] is None
+        assert [m["key"] for m in body["results"]] == ["meta_description", "meta_title", "og_image"]
+        assert body["results"][2]["value_file_data"]["id"] in (1, 2)
+    changed = api(sandbox, "PATCH", "/1001/meta/30", json={"key": "meta_title", "value_text": "New"})
+    assert changed.status_code == 200 and changed.json()["value_text"] == "New"
+    sandbox.reset()
+    assert api(sandbox, "GET", "/1001/meta/30").json()["value_text"] == "Product 001 | Logitech Store"
 
 
 def test_list_envelope_default_order_and_absolute_links(sandbox):
@@ -110,4 +124,5 @@ def test_reset_restores_demo_data(sandbox):
     api(sandbox, "POST", "/40/meta/", json={"key": "k", "value_text": "v"})
     sandbox.reset()
     assert api(sandbox, "GET", "/40/meta/").json()["count"] == 0
-    assert api(sandbox, "POST", "/40/meta/", json={"key": "k", "value_text": "v"}).json()["id"] == 30
+    created = api(sandbox, "POST", "/40/meta/", json={"key": "k", "value_text": "v"}).json()
+    assert created["id"] == 1530  # after the 29 demo rows and the 1500 generated ones
