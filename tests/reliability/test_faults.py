@@ -8,7 +8,7 @@ value shows it, the sandbox log shows exactly two attempts, the recorded wait ho
 and the status. Waits are recorded by the ``sleeps`` fixture and never spent; only the
 slow-response cells spend real time, because a timeout cannot be faked over a real socket.
 
-The table is ``FAULTS`` x ``CALLS``; the README's "Reliability and security" section shows it as a Markdown table.
+The table is ``FAULTS`` x ``CALLS``; docs/reliability.md ("Fault matrix") shows it as a Markdown table.
 """
 
 from __future__ import annotations

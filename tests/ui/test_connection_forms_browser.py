@@ -69,7 +69,7 @@ def choose_type(page: Page, dialog: Locator, hook_name: str) -> None:
 
 def extra_input_selector(name: str) -> str:
     # The UI names extra inputs "element_<field>"; its labels are not always tied to them with for/id
-    # (see the README, "The connection form in the Airflow UI"), so each label is read from the
+    # (see docs/connections.md, "The connection form in the Airflow UI"), so each label is read from the
     # input's own field group instead of get_by_label.
     return f"input[name='element_{name}']"
 
