@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult
+from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult, write_each
 from airflow_provider_pagemeta.core import validation as v
-from airflow_provider_pagemeta.exceptions import CMSError, CMSValidationError
+from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.payloads.buttercms import (
     CMS,
@@ -112,19 +112,14 @@ class ButterCMSBulkAdapter:
         return changes
 
     def write(self, batch: Sequence[PlannedWrite]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for planned in batch:
-            item, t = planned.item, planned.item.target
-            try:
-                self.hook.update_page(
-                    item.spec["page_type"], item.spec["page_slug"], fields=t.get("fields"),
-                    fields_by_locale=t.get("fields_by_locale"), status=t["status"], locale=t.get("locale"),
-                )
-            except CMSError as exc:
-                results.append(WriteResult(item, exc))
-                continue
-            results.append(WriteResult(item))
-        return results
+        return write_each(batch, self._write_one)
+
+    def _write_one(self, planned: PlannedWrite) -> None:
+        item, t = planned.item, planned.item.target
+        self.hook.update_page(
+            item.spec["page_type"], item.spec["page_slug"], fields=t.get("fields"),
+            fields_by_locale=t.get("fields_by_locale"), status=t["status"], locale=t.get("locale"),
+        )
 
     def requests_sent(self) -> int:
         return self.hook.request_count

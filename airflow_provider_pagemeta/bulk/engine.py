@@ -414,6 +414,23 @@ class BulkRunner:
             self.log("  ... and %d more failures (every one is in the journal)", more)
 
 
+def write_each(batch: Sequence[PlannedWrite], write_one: Callable[[PlannedWrite], Diff | None]) -> list[WriteResult]:
+    """Write a batch one page at a time: a CMS error is that page's result, and an auth failure
+    ends the batch there (the engine counts the rest as not attempted and stops the run).
+    ``write_one`` may return the changes that landed when they differ from the planned diff."""
+    results: list[WriteResult] = []
+    for planned in batch:
+        try:
+            landed = write_one(planned)
+        except CMSError as exc:
+            results.append(WriteResult(planned.item, exc))
+            if isinstance(exc, CMSAuthError):
+                break
+            continue
+        results.append(WriteResult(planned.item, changes=landed))
+    return results
+
+
 def chunked(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     """Consecutive slices of at most ``size`` items (bulk endpoints cap their batch size)."""
     return [items[start : start + size] for start in range(0, len(items), size)]

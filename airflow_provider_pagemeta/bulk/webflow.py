@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult
+from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult, write_each
 from airflow_provider_pagemeta.core.validation import check_keys, invalid
 from airflow_provider_pagemeta.exceptions import (
     CMSAuthError,
@@ -96,48 +96,37 @@ class WebflowBulkAdapter:
         return page_diff(current, item.target)
 
     def write(self, batch: Sequence[PlannedWrite]) -> list[WriteResult]:
-        items = [planned.item for planned in batch]
         if not self.use_bulk_endpoint:
-            return self._write_each(items)
+            return write_each(batch, self._put)
         try:
-            self.hook.update_pages_bulk([item.target for item in items])
+            self.hook.update_pages_bulk([planned.item.target for planned in batch])
         except CMSAuthError as exc:
             if exc.status_code == 403:
-                return self._fall_back(items, exc)
+                return self._fall_back(batch, exc)
             raise  # every page of the batch fails; the engine stops the run
         except CMSError as exc:
             if isinstance(exc, (CMSRateLimitError, CMSServerError, CMSConnectionError)):
                 raise
-            return self._fall_back(items, exc)
-        return [WriteResult(item) for item in items]
+            return self._fall_back(batch, exc)
+        return [WriteResult(planned.item) for planned in batch]
 
-    def _fall_back(self, items: Sequence[BulkItem], exc: CMSError) -> list[WriteResult]:
+    def _fall_back(self, batch: Sequence[PlannedWrite], exc: CMSError) -> list[WriteResult]:
         """The beta endpoint refused the batch: write its pages one by one, which also pins a bad
         row to its page. When every page then succeeds, the endpoint itself was refused, so the
         rest of the run does not try it again."""
-        self.log("Webflow bulk endpoint refused %d page(s) (%s); writing them one by one", len(items), exc)
-        results = self._write_each(items)
+        self.log("Webflow bulk endpoint refused %d page(s) (%s); writing them one by one", len(batch), exc)
+        results = write_each(batch, self._put)
         if exc.status_code in BULK_REFUSED and all(r.error is None for r in results):
             self.log("Webflow bulk endpoint unavailable for this token; using per-page writes from now on")
             self.use_bulk_endpoint = False
         return results
 
-    def _write_each(self, items: Sequence[BulkItem]) -> list[WriteResult]:
-        results: list[WriteResult] = []
-        for item in items:
-            t = item.target
-            try:
-                self.hook.update_page_settings(
-                    t["id"], locale_id=t.get("localeId"), title=t.get("title"), slug=t.get("slug"),
-                    seo=t.get("seo"), open_graph=t.get("openGraph"),
-                )
-            except CMSError as exc:
-                results.append(WriteResult(item, exc))
-                if isinstance(exc, CMSAuthError):
-                    break  # the engine stops the run: the rest were not attempted
-                continue
-            results.append(WriteResult(item))
-        return results
+    def _put(self, planned: PlannedWrite) -> None:
+        t = planned.item.target
+        self.hook.update_page_settings(
+            t["id"], locale_id=t.get("localeId"), title=t.get("title"), slug=t.get("slug"),
+            seo=t.get("seo"), open_graph=t.get("openGraph"),
+        )
 
     def requests_sent(self) -> int:
         return self.hook.request_count

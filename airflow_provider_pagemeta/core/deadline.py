@@ -128,30 +128,26 @@ def arm(seconds: float) -> Attempt:
     return WATCHDOG.arm(seconds)
 
 
-class _BoundHTTPConnection(HTTPConnection):
-    """Reports its socket when it connects, and again at each request (a reused connection)."""
+class _Bound:
+    """Mixed into urllib3's connection classes: reports the socket when it connects, and again at
+    each request (a reused connection, or one the request connects lazily)."""
 
     def connect(self) -> None:
-        super().connect()
+        super().connect()  # type: ignore[misc]
         WATCHDOG.bind(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         WATCHDOG.bind(self)
-        super().request(*args, **kwargs)
-        WATCHDOG.bind(self)  # connected lazily by the request itself
-
-
-class _BoundHTTPSConnection(HTTPSConnection):
-    """The TLS twin of :class:`_BoundHTTPConnection`."""
-
-    def connect(self) -> None:
-        super().connect()
+        super().request(*args, **kwargs)  # type: ignore[misc]
         WATCHDOG.bind(self)
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        WATCHDOG.bind(self)
-        super().request(*args, **kwargs)
-        WATCHDOG.bind(self)
+
+class _BoundHTTPConnection(_Bound, HTTPConnection):
+    pass
+
+
+class _BoundHTTPSConnection(_Bound, HTTPSConnection):
+    pass
 
 
 class _BoundHTTPPool(HTTPConnectionPool):

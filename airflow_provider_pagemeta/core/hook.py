@@ -218,29 +218,12 @@ class PageMetaHook(BaseHook):
         return f"{self.auth_scheme} {token}"
 
     # ------------------------------------------------------------------ public request API
-    def request_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        call: str,
-        settle: Callable[[], Any] | None = None,
-        expect: type | None = dict,
-        **kwargs: Any,
-    ) -> Any:
+    def request_json(self, method: str, path: str, *, call: str, **kwargs: Any) -> Any:
         """Send one logical request (retried per the policy) and return its parsed JSON body.
 
-        :param path: the path below the base URL, already built with ``core.paths``.
-        :param call: the hook method's name, for error messages and logs.
-        :param settle: for a call that is not idempotent (a create): a read that returns the
-            result when the call landed after all, else None. When an attempt's outcome is unknown
-            (the answer was lost), the read decides; the call is sent again only if it says "not
-            there" (see :func:`~airflow_provider_pagemeta.core.retry.outcome_unknown`).
-        :param expect: the JSON type the body must have (``dict``, ``list``, or None for any).
-        :param kwargs: ``params``, ``json_body``, ``headers``, ``token`` (another token for this
-            request, e.g. ButterCMS's read token).
+        Takes the arguments of :meth:`request_json_response`, which also returns the reply.
         """
-        return self.request_json_response(method, path, call=call, settle=settle, expect=expect, **kwargs)[1]
+        return self.request_json_response(method, path, call=call, **kwargs)[1]
 
     def request_json_response(
         self,
@@ -252,9 +235,20 @@ class PageMetaHook(BaseHook):
         expect: type | None = dict,
         **kwargs: Any,
     ) -> tuple[Reply, Any]:
-        """Like :meth:`request_json` but also return the :class:`Reply`, for callers that need
-        its status or headers (Buildin's ``ETag``, ButterCMS's 202). A settled call returns the
-        settling read's result with a reply of status 0."""
+        """Send one logical request; return the :class:`Reply` (for its status or headers:
+        Buildin's ``ETag``, ButterCMS's 202) and the parsed JSON body.
+
+        :param path: the path below the base URL, already built with ``core.paths``.
+        :param call: the hook method's name, for error messages and logs.
+        :param settle: for a call that is not idempotent (a create): a read that returns the
+            result when the call landed after all, else None. When an attempt's outcome is unknown
+            (the answer was lost), the read decides; the call is sent again only if it says "not
+            there" (see :func:`~airflow_provider_pagemeta.core.retry.outcome_unknown`). A settled
+            call returns the read's result with a reply of status 0.
+        :param expect: the JSON type the body must have (``dict``, ``list``, or None for any).
+        :param kwargs: ``params``, ``json_body``, ``headers``, ``token`` (another token for this
+            request, e.g. ButterCMS's read token).
+        """
         request = self._prepare(method, path, call, **kwargs)
 
         def attempt() -> tuple[Reply, Any]:
