@@ -1,4 +1,7 @@
-"""Process management for the e2e harness: start servers in their own process groups, stop them all.
+"""Process control for the e2e harness: servers in their own process groups, one-shot commands, signals.
+
+Generic on purpose (nothing here knows PostgreSQL or Airflow), so other dev tools reuse it:
+``benchmarks/`` imports ``group_members`` from here.
 
 Every service runs in a new session (``start_new_session=True``), so one ``killpg`` reaches the
 service and every child it forks (Celery's pool processes, PostgreSQL's backends, the API server's
@@ -10,14 +13,16 @@ workers). Stopping is escalation with a bound: the service's polite signal, then
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import IO
 
 
@@ -94,10 +99,15 @@ def group_members(pgid: int) -> list[int]:
 
 
 class ServiceGroup:
-    """The set of services one harness run started; stops them in reverse start order."""
+    """The set of services one harness run started; stops them in reverse start order.
 
-    def __init__(self, log_dir: Path) -> None:
+    With ``pidfile``, the process group ids are written there after every start, so a run killed
+    with SIGKILL (which cannot clean up) can be cleaned up by the next one (``kill_recorded_groups``).
+    """
+
+    def __init__(self, log_dir: Path, pidfile: Path | None = None) -> None:
         self.log_dir = log_dir
+        self.pidfile = pidfile
         self.services: list[Service] = []
 
     def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None,
@@ -111,6 +121,8 @@ class ServiceGroup:
         )
         service = Service(name, proc, log_path, stop_signal, log_file)
         self.services.append(service)
+        if self.pidfile is not None:
+            self.pidfile.write_text(json.dumps([s.pgid for s in self.services]))
         return service
 
     def stop_all(self, grace: float = 25.0) -> list[str]:
@@ -123,6 +135,8 @@ class ServiceGroup:
                 leftovers.append(f"{service.name}: pid {pid}")
             if service.log_file is not None:
                 service.log_file.close()
+        if self.pidfile is not None and not leftovers:
+            self.pidfile.unlink(missing_ok=True)
         return leftovers
 
     @staticmethod
@@ -143,3 +157,53 @@ class ServiceGroup:
                 service.proc.wait(timeout=10)
         elif service.proc.returncode is None:
             service.proc.wait(timeout=5)
+
+
+def kill_recorded_groups(pidfile: Path) -> None:
+    """SIGKILL the process groups an earlier, killed run recorded in ``pidfile`` (see ``ServiceGroup``)."""
+    if not pidfile.exists():
+        return
+    killed = False
+    for pgid in json.loads(pidfile.read_text()):
+        try:
+            os.killpg(int(pgid), signal.SIGKILL)
+            killed = True
+        except (ProcessLookupError, PermissionError):
+            continue
+    if killed:
+        time.sleep(1)  # let the kernel reap them before their files are removed
+    pidfile.unlink()
+
+
+def run_logged(name: str, argv: Sequence[str], log_dir: Path, *, cwd: Path | None = None,
+               env: Mapping[str, str] | None = None, timeout: float = 600, user: str | None = None) -> None:
+    """Run a one-shot command with its output in ``<log_dir>/<name>.log``; fail loudly with the log's tail."""
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "ab") as out:
+        done = subprocess.run(list(argv), env=dict(env) if env is not None else None, stdout=out,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout, user=user,
+                              cwd=cwd, check=False)
+    if done.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
+        raise RuntimeError(f"{name} failed (exit {done.returncode}); tail of {log_path}:\n{tail}")
+
+
+@contextlib.contextmanager
+def stopped_on_signals(note: Callable[[str], None] = print) -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into SystemExit so the ``finally`` that stops the servers always runs."""
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        note(f"interrupted by {signal.Signals(signum).name}")
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def ignore_interrupts() -> None:
+    """Let a cleanup finish even on a second Ctrl-C or a repeated SIGTERM."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
