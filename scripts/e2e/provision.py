@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -79,6 +80,20 @@ def ensure_python_packages(log_dir: Path) -> None:
     else:
         argv = [sys.executable, "-m", "pip", "install", "-q", *pins, *PYTHON_PACKAGES]
     run_logged("pip-install", argv, log_dir, timeout=900)
+    compile_bytecode(log_dir)
+
+
+def compile_bytecode(log_dir: Path) -> None:
+    """Bytecode for what was just installed (a few seconds once it is up to date).
+
+    Where PYTHONDONTWRITEBYTECODE is set (as on CI machines), Python never caches it on import, and
+    each of the run's dozen Airflow and Celery processes would compile Celery and its kin again.
+    A few files shipped for other Python versions do not compile; that is not an error here.
+    """
+    purelib = sysconfig.get_path("purelib")
+    with open(log_dir / "compile-bytecode.log", "ab") as out:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", purelib], stdout=out,
+                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=900, check=False)
 
 
 def postgres_user() -> str | None:

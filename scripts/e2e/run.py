@@ -14,7 +14,7 @@ The story of a run is ``execute`` below; the parts live beside this file:
 - ``provision.py``  Debian and Python packages, the PostgreSQL account, a fresh file tree
 - ``procs.py``      process groups, one-shot commands, signals (generic)
 - ``services.py``   starting PostgreSQL, Redis, the sandbox and Airflow's components
-- ``airflow_api.py`` asking the running Airflow: REST API, CLI, metadata DB; the run monitor
+- ``airflow_api.py`` asking the running Airflow: REST API (unpause, trigger), metadata DB; the run monitor
 - ``checks.py``     the verdicts and the summary; ``evidence.py`` their pure, unit-tested helpers
 
 Everything is rebuilt on each run, so a run never depends on the previous one.
@@ -82,8 +82,8 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     if runnable:
         log("unpausing and triggering")
         airflow.unpause(runnable)
-        airflow.trigger(runnable)
-        log(f"triggered {len(runnable)} DAG(s)")
+        run_ids = airflow.trigger(runnable)
+        log(f"triggered {len(run_ids)} DAG(s) through the REST API")
         airflow_api.monitor(airflow, runnable, args.run_timeout, observed, note=log)
     timings["dag runs"] = observed.run_seconds
 

@@ -149,7 +149,7 @@ def start_airflow(group: ServiceGroup, tree: Tree, env: dict[str, str], ports: P
     the scheduler, triggerer and dag-processor report healthy.
     """
     airflow_bin = str(BIN / "airflow")
-    airflow = Airflow(ports.api_url, env, ports.postgres, tree.logs, airflow_bin)
+    airflow = Airflow(ports.api_url, ports.postgres)
     log("airflow db migrate")
     run_logged("db-migrate", [airflow_bin, "db", "migrate"], tree.logs, cwd=tree.root, env=env, timeout=600)
     api = group.start("api-server", [airflow_bin, "api-server", "--host", "127.0.0.1", "--port", str(ports.api),
