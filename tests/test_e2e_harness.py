@@ -200,3 +200,26 @@ def test_checks_are_listed_once_each() -> None:
     assert len(names) == len(set(names))
     assert all(name.startswith("check_") for name in names)
     assert {n for n in dir(verdicts) if n.startswith("check_")} == set(names)
+
+
+def test_a_wave_stops_together_and_before_what_was_started_earlier(tmp_path: Path) -> None:
+    journal = tmp_path / "journal"
+    journal.touch()
+
+    def script(name: str, linger: float) -> list[str]:
+        return ["bash", "-c", f"trap 'echo {name} term >> {journal}; sleep {linger}; echo {name} done >> {journal};"
+                f" exit 0' TERM; sleep 300 & wait"]
+
+    group = ServiceGroup(tmp_path)
+    env = {"PATH": "/usr/bin:/bin"}
+    first = group.start("db", script("db", 0), env=env)
+    members = [group.start(name, script(name, 2), env=env, wave="airflow") for name in ("api", "worker")]
+    for service in (first, *members):
+        assert len(wait_members(service.pgid, 2)) == 2
+    assert [[s.name for s in wave] for wave in group._waves()] == [["worker", "api"], ["db"]]
+    assert group.stop_all(grace=20) == []
+    lines = journal.read_text().split("\n")[:-1]
+    # Both wave members were asked before either finished; the earlier service only after both.
+    assert sorted(lines[:2]) == ["api term", "worker term"]
+    assert sorted(lines[2:4]) == ["api done", "worker done"]
+    assert lines[4:] == ["db term", "db done"]

@@ -70,6 +70,8 @@ class Service:
     log_path: Path
     stop_signal: int = signal.SIGTERM
     log_file: IO[bytes] | None = field(default=None, repr=False)
+    #: Services started one after another with the same ``wave`` are stopped together (in parallel).
+    wave: str | None = None
 
     @property
     def pgid(self) -> int:
@@ -101,6 +103,10 @@ def group_members(pgid: int) -> list[int]:
 class ServiceGroup:
     """The set of services one harness run started; stops them in reverse start order.
 
+    Neighbours started with the same ``wave`` are stopped together: Airflow's components each take a
+    few seconds to shut down, and none depends on another being up while it does, whereas PostgreSQL
+    must outlive them all.
+
     With ``pidfile``, the process group ids are written there after every start, so a run killed
     with SIGKILL (which cannot clean up) can be cleaned up by the next one (``kill_recorded_groups``).
     """
@@ -111,7 +117,7 @@ class ServiceGroup:
         self.services: list[Service] = []
 
     def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None = None,
-              user: str | None = None, stop_signal: int = signal.SIGTERM) -> Service:
+              user: str | None = None, stop_signal: int = signal.SIGTERM, wave: str | None = None) -> Service:
         """Start ``argv`` detached in its own session with stdout+stderr in ``<log_dir>/<name>.log``."""
         log_path = self.log_dir / f"{name}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115 - lives as long as the process
@@ -119,7 +125,7 @@ class ServiceGroup:
             list(argv), env=dict(env), cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True, user=user,
         )
-        service = Service(name, proc, log_path, stop_signal, log_file)
+        service = Service(name, proc, log_path, stop_signal, log_file, wave)
         self.services.append(service)
         if self.pidfile is not None:
             self.pidfile.write_text(json.dumps([s.pgid for s in self.services]))
@@ -127,8 +133,8 @@ class ServiceGroup:
 
     def stop_all(self, grace: float = 25.0) -> list[str]:
         """Stop every service (polite signal, then SIGKILL after ``grace`` s); return leftovers, if any."""
-        for service in reversed(self.services):
-            self._stop(service, grace)
+        for wave in self._waves():
+            self._stop(wave, grace)
         leftovers = []
         for service in self.services:
             for pid in group_members(service.pgid):
@@ -144,34 +150,52 @@ class ServiceGroup:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(service.pgid, sig)
 
-    def _stop(self, service: Service, grace: float) -> None:
-        """Signal the whole group, so children orphaned by an early leader exit are reached too."""
-        if service.alive() or group_members(service.pgid):
-            self._signal_group(service, service.stop_signal)
+    def _waves(self) -> list[list[Service]]:
+        """The services in reverse start order, neighbours of one ``wave`` grouped, every other alone."""
+        waves: list[list[Service]] = []
+        for service in reversed(self.services):
+            if waves and service.wave is not None and waves[-1][0].wave == service.wave:
+                waves[-1].append(service)
+            else:
+                waves.append([service])
+        return waves
+
+    @staticmethod
+    def _running(service: Service) -> bool:
+        return service.alive() or bool(group_members(service.pgid))
+
+    def _stop(self, wave: list[Service], grace: float) -> None:
+        """Signal whole groups, so children orphaned by an early leader exit are reached too."""
+        for service in wave:
+            if self._running(service):
+                self._signal_group(service, service.stop_signal)
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and (service.alive() or group_members(service.pgid)):
+        while time.monotonic() < deadline and any(self._running(s) for s in wave):
             time.sleep(0.2)
-        if service.alive() or group_members(service.pgid):
-            self._signal_group(service, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                service.proc.wait(timeout=10)
-        elif service.proc.returncode is None:
-            service.proc.wait(timeout=5)
+        for service in wave:
+            if self._running(service):
+                self._signal_group(service, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    service.proc.wait(timeout=10)
+            elif service.proc.returncode is None:
+                service.proc.wait(timeout=5)
 
 
 def kill_recorded_groups(pidfile: Path) -> None:
     """SIGKILL the process groups an earlier, killed run recorded in ``pidfile`` (see ``ServiceGroup``)."""
     if not pidfile.exists():
         return
-    killed = False
+    killed = []
     for pgid in json.loads(pidfile.read_text()):
         try:
             os.killpg(int(pgid), signal.SIGKILL)
-            killed = True
+            killed.append(int(pgid))
         except (ProcessLookupError, PermissionError):
             continue
-    if killed:
-        time.sleep(1)  # let the kernel reap them before their files are removed
+    # Gone before their files are removed (bounded: a process in uninterruptible sleep may linger).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(group_members(pgid) for pgid in killed):
+        time.sleep(0.1)
     pidfile.unlink()
 
 

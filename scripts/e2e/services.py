@@ -152,15 +152,16 @@ def start_airflow(group: ServiceGroup, tree: Tree, env: dict[str, str], ports: P
     airflow = Airflow(ports.api_url, ports.postgres)
     log("airflow db migrate")
     run_logged("db-migrate", [airflow_bin, "db", "migrate"], tree.logs, cwd=tree.root, env=env, timeout=600)
-    api = group.start("api-server", [airflow_bin, "api-server", "--host", "127.0.0.1", "--port", str(ports.api),
-                                     "--workers", "1"], env=env, cwd=tree.home)
-    group.start("scheduler", [airflow_bin, "scheduler"], env=env, cwd=tree.home)
-    group.start("dag-processor", [airflow_bin, "dag-processor"], env=env, cwd=tree.home)
-    group.start("triggerer", [airflow_bin, "triggerer"], env=env, cwd=tree.home)
+    component = functools.partial(group.start, env=env, cwd=tree.home, wave="airflow")  # stopped together
+    api = component("api-server", [airflow_bin, "api-server", "--host", "127.0.0.1", "--port", str(ports.api),
+                                   "--workers", "1"])
+    component("scheduler", [airflow_bin, "scheduler"])
+    component("dag-processor", [airflow_bin, "dag-processor"])
+    component("triggerer", [airflow_bin, "triggerer"])
     host = socket.gethostname()
-    workers = [group.start(name, [airflow_bin, "celery", "worker", "--celery-hostname", f"{name}@{host}",
-                                  "--concurrency", "2", "--skip-serve-logs", "--without-mingle", "--without-gossip"],
-                           env=env, cwd=tree.home) for name in WORKERS]
+    workers = [component(name, [airflow_bin, "celery", "worker", "--celery-hostname", f"{name}@{host}",
+                                "--concurrency", "2", "--skip-serve-logs", "--without-mingle", "--without-gossip"])
+               for name in WORKERS]
     waited = wait_for("api-server", lambda: bool(airflow.health()), 180, 1.0, alive=api.alive)
     version = airflow.rest("GET", "version").get("version")
     log(f"api-server healthy after {waited:.0f} s (Airflow {version}; authenticated REST calls answered)")
