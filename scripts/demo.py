@@ -14,14 +14,18 @@ the console gets one line per run and a summary from the sandbox's request log. 
 non-zero when any run fails, times out, or any DAG file does not import. The sandbox is stopped
 whatever happens.
 
-Adding an example DAG needs no change here: every ``*.py`` in the folder not starting with ``_`` is
-run. A DAG file may declare what its demo runs need in a module-level ``DEMO`` mapping (read only
+Adding an example DAG needs no change here: every DAG Airflow's parser finds in the folder is run.
+A DAG file may declare what its demo runs need in a module-level ``DEMO`` mapping (read only
 by this script, so the DAG's behaviour does not change)::
 
-    DEMO = {"conf": {"dry_run": False}, "timeout": 300}
+    DEMO = {"conf": {"dry_run": False}, "timeout": 300,
+            "respond": {"approve_refresh": {"chosen_options": ["Approve"]}}}
 
 ``conf`` is passed to both runs as the run's conf (it overrides ``params`` defaults); ``timeout``
-bounds each run in seconds (default ``RUN_TIMEOUT``). Sandbox settings the demo wants
+bounds each run in seconds (default ``RUN_TIMEOUT``); ``respond`` answers Human-in-the-loop tasks by
+task id (``chosen_options``, optional ``params_input``): ``dag.test()`` keeps such a task waiting for
+an answer from outside, which the demo gives as the HITL REST API would for a user, and without one
+the run times out. Sandbox settings the demo wants
 (``SANDBOX_SETTINGS``) are passed as the matching ``--flag`` only when the installed sandbox has
 that setting, so a flag added to the sandbox later starts being used without an edit here.
 
@@ -45,6 +49,7 @@ import traceback
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -108,16 +113,36 @@ def sandbox_flags(settings: Mapping[str, float], known: set[str]) -> list[str]:
     return argv
 
 
-def demo_spec(module: Any) -> tuple[dict[str, Any] | None, float]:
-    """The run conf and the per-run timeout a DAG file declares in ``DEMO`` (none: defaults)."""
+@dataclass(frozen=True)
+class DemoSpec:
+    """What a DAG file declares for its demo runs in ``DEMO`` (all optional)."""
+
+    conf: dict[str, Any] | None = None
+    timeout: float = RUN_TIMEOUT
+    #: Answers to Human-in-the-loop tasks by task id: ``{"chosen_options": [...], "params_input": {...}}``.
+    respond: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+
+DEMO_KEYS = ("conf", "timeout", "respond")
+ANSWER_KEYS = ("chosen_options", "params_input")
+
+
+def demo_spec(module: Any) -> DemoSpec:
+    """The demo declaration of a DAG file's module (none: the defaults), checked strictly."""
     declared = getattr(module, DEMO_ATTRIBUTE, None) or {}
     if not isinstance(declared, Mapping):
         raise TypeError(f"{DEMO_ATTRIBUTE} must be a mapping, got {type(declared).__name__}")
-    unknown = sorted(set(declared) - {"conf", "timeout"})
+    unknown = sorted(set(declared) - set(DEMO_KEYS))
     if unknown:
-        raise ValueError(f"{DEMO_ATTRIBUTE} has unknown key(s) {', '.join(unknown)}; known: conf, timeout")
+        raise ValueError(f"{DEMO_ATTRIBUTE} has unknown key(s) {', '.join(unknown)}; known: {', '.join(DEMO_KEYS)}")
+    respond = {str(task): dict(answer) for task, answer in (declared.get("respond") or {}).items()}
+    for task, answer in respond.items():
+        bad = sorted(set(answer) - set(ANSWER_KEYS))
+        if bad or not isinstance(answer.get("chosen_options", []), list):
+            raise ValueError(f"{DEMO_ATTRIBUTE}['respond'][{task!r}] takes a list 'chosen_options' and a mapping "
+                             f"'params_input'; got keys {sorted(answer)}")
     conf = declared.get("conf")
-    return (dict(conf) if conf else None), float(declared.get("timeout", RUN_TIMEOUT))
+    return DemoSpec(dict(conf) if conf else None, float(declared.get("timeout", RUN_TIMEOUT)), respond)
 
 
 def log_name(dag_id: str, label: str) -> str:
@@ -297,15 +322,84 @@ def module_of(dag: Any) -> Any:
     return None
 
 
-def run_once(dag: Any, label: str, conf: dict[str, Any] | None, timeout: float,
-             log_file: Path) -> tuple[bool, str]:
+def answer_waiting(dag_id: str, answers: Mapping[str, Mapping[str, Any]], since: datetime) -> list[str]:
+    """Answer the declared Human-in-the-loop tasks of ``dag_id`` that wait for input in a run begun after
+    ``since``, as the HITL REST API does for a user, so ``dag.test()`` resumes them. Returns what it did.
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import select
+
+    done: list[str] = []
+    with create_session() as session:
+        waiting = session.execute(
+            select(TaskInstance, HITLDetail)
+            .join(HITLDetail, HITLDetail.ti_id == TaskInstance.id)
+            .join(DagRun, (DagRun.dag_id == TaskInstance.dag_id) & (DagRun.run_id == TaskInstance.run_id))
+            .where(TaskInstance.dag_id == dag_id, TaskInstance.task_id.in_(list(answers)),
+                   TaskInstance.state == TaskInstanceState.AWAITING_INPUT, DagRun.run_after >= since,
+                   HITLDetail.responded_at.is_(None))
+        ).all()
+        for ti, detail in waiting:
+            answer = answers[ti.task_id]
+            chosen = [str(option) for option in answer.get("chosen_options", [])]
+            invalid = sorted(set(chosen) - set(detail.options or []))
+            if invalid:
+                done.append(f"{ti.task_id}: NOT answered, {invalid} not among the options {detail.options}")
+                continue
+            detail.responded_by = {"id": "make-demo", "name": "make demo"}
+            detail.responded_at = datetime.now(timezone.utc)
+            detail.chosen_options = chosen
+            detail.params_input = dict(answer.get("params_input", {}))
+            session.add(detail)
+            handle_event_submit(TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session)
+            done.append(f"{ti.task_id}: answered {chosen}")
+    return done
+
+
+@contextlib.contextmanager
+def answering(dag_id: str, answers: Mapping[str, Mapping[str, Any]]) -> Iterator[None]:
+    """While the block runs, answer the DAG's declared Human-in-the-loop tasks as they start waiting.
+
+    ``dag.test()`` parks such a task and waits for an answer from outside (the UI or the HITL REST
+    API); here a thread of this process gives the answer the DAG file declares in ``DEMO``.
+    """
+    if not answers:
+        yield
+        return
+    since = datetime.now(timezone.utc)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.5):
+            try:
+                for line in answer_waiting(dag_id, answers, since):
+                    print(f"[demo] Human-in-the-loop: {line}", flush=True)
+            except Exception:  # reported in the run's log; the run's deadline still bounds it
+                traceback.print_exc()
+
+    thread = threading.Thread(target=poll, name="demo-hitl", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def run_once(dag: Any, spec: DemoSpec, log_file: Path) -> tuple[bool, str]:
     """One ``dag.test()``, its whole output in ``log_file``; ``(succeeded, final state)``."""
     state = "failed"
     with output_to(log_file):
-        deadline = Deadline(timeout)
+        deadline = Deadline(spec.timeout)
         try:
-            with time_limit(timeout) as deadline:
-                run = dag.test(run_conf=conf)
+            with time_limit(spec.timeout) as deadline, answering(dag.dag_id, spec.respond):
+                run = dag.test(run_conf=spec.conf)
             state = str(getattr(run.state, "value", run.state))
         except RunTimeout:
             pass  # reported below
@@ -314,7 +408,7 @@ def run_once(dag: Any, label: str, conf: dict[str, Any] | None, timeout: float,
             traceback.print_exc()
         if deadline.expired:
             state = "timed out"
-            print(f"[demo] the run took longer than {timeout:.0f} s and was stopped", flush=True)
+            print(f"[demo] the run took longer than {spec.timeout:.0f} s and was stopped", flush=True)
     return state == "success", state
 
 
@@ -323,12 +417,12 @@ def run_all(setup: Setup, dags: dict[str, Any], dag_ids: list[str], control: Any
     results: list[RunResult] = []
     for dag_id in dag_ids:
         dag = dags[dag_id]
-        conf, timeout = demo_spec(module_of(dag))
+        spec = demo_spec(module_of(dag))
         for label in RUNS:
             since = len(control.requests())
             started = time.monotonic()
             log_file = setup.run_logs / log_name(dag_id, label)
-            ok, state = run_once(dag, label, conf, timeout, log_file)
+            ok, state = run_once(dag, spec, log_file)
             result = RunResult(dag_id, label, ok, time.monotonic() - started, state, log_file,
                                control.requests(since=since))
             results.append(result)

@@ -84,10 +84,12 @@ def test_run_timeout_is_not_an_exception_airflow_would_swallow() -> None:
 
 
 def test_demo_spec_defaults_and_declared_values() -> None:
-    assert demo.demo_spec(None) == (None, demo.RUN_TIMEOUT)
-    assert demo.demo_spec(SimpleNamespace()) == (None, demo.RUN_TIMEOUT)
-    declared = SimpleNamespace(DEMO={"conf": {"dry_run": False}, "timeout": 30})
-    assert demo.demo_spec(declared) == ({"dry_run": False}, 30.0)
+    assert demo.demo_spec(None) == demo.DemoSpec(None, demo.RUN_TIMEOUT, {})
+    assert demo.demo_spec(SimpleNamespace()) == demo.DemoSpec(None, demo.RUN_TIMEOUT, {})
+    declared = SimpleNamespace(DEMO={"conf": {"dry_run": False}, "timeout": 30,
+                                     "respond": {"approve": {"chosen_options": ["Approve"]}}})
+    assert demo.demo_spec(declared) == demo.DemoSpec({"dry_run": False}, 30.0,
+                                                     {"approve": {"chosen_options": ["Approve"]}})
 
 
 def test_demo_spec_refuses_unknown_keys_and_non_mappings() -> None:
@@ -95,6 +97,10 @@ def test_demo_spec_refuses_unknown_keys_and_non_mappings() -> None:
         demo.demo_spec(SimpleNamespace(DEMO={"confs": {}}))
     with pytest.raises(TypeError, match="mapping"):
         demo.demo_spec(SimpleNamespace(DEMO=[("conf", {})]))
+    with pytest.raises(ValueError, match=r"\['respond'\]\['approve'\] takes a list 'chosen_options'"):
+        demo.demo_spec(SimpleNamespace(DEMO={"respond": {"approve": {"chosen_options": "Approve"}}}))
+    with pytest.raises(ValueError, match=r"got keys \['choice'\]"):
+        demo.demo_spec(SimpleNamespace(DEMO={"respond": {"approve": {"choice": ["Approve"]}}}))
 
 
 def test_sandbox_flags_only_for_settings_the_sandbox_has() -> None:
@@ -180,13 +186,32 @@ with DAG(dag_id="hanging_dag", schedule=None, start_date=datetime(2026, 1, 1), c
 '''
 
 
+REVIEWED_DAG = '''
+from datetime import datetime
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import DAG, task
+
+DEMO = {"respond": {"review": {"chosen_options": ["Approve"]}}}
+
+with DAG(dag_id="reviewed_dag", schedule=None, start_date=datetime(2026, 1, 1), catchup=False):
+    review = ApprovalOperator(task_id="review", subject="Publish?")
+
+    @task
+    def publish():
+        print("published after approval")
+
+    review >> publish()
+'''
+
+
 @pytest.mark.dags
-def test_the_runner_fails_on_a_failed_a_hung_and_a_broken_dag_and_keeps_every_log(tmp_path: Path) -> None:
+def test_the_runner_fails_on_failed_hung_and_broken_dags_answers_a_review_and_keeps_logs(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "ok_dag.py").write_text(OK_DAG)
     (dags / "failing_dag.py").write_text(FAILING_DAG)
     (dags / "hanging_dag.py").write_text(HANGING_DAG)
+    (dags / "reviewed_dag.py").write_text(REVIEWED_DAG)
     (dags / "broken.py").write_text("from airflow.sdk import DAG\n\nraise RuntimeError('broken on purpose')\n")
     home = tmp_path / "home"
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--dags-folder", str(dags),
@@ -194,12 +219,17 @@ def test_the_runner_fails_on_a_failed_a_hung_and_a_broken_dag_and_keeps_every_lo
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     runs = home / "demo"
-    expected = [demo.log_name(d, label) for d in ("ok_dag", "failing_dag", "hanging_dag") for label in demo.RUNS]
+    expected = [demo.log_name(d, label) for d in ("ok_dag", "failing_dag", "hanging_dag", "reviewed_dag")
+                for label in demo.RUNS]
     assert sorted(p.name for p in runs.glob("*.log")) == sorted(["setup.log", *expected])
     for label in demo.RUNS:
         assert re.search(rf"ok_dag +{label} +ok in", out), out
         assert re.search(rf"failing_dag +{label} +FAILED \(failed; see .*failing_dag-", out), out
         assert re.search(rf"hanging_dag +{label} +FAILED \(timed out;", out), out
+        assert re.search(rf"reviewed_dag +{label} +ok in", out), out
+        reviewed = (runs / demo.log_name("reviewed_dag", label)).read_text()
+        assert "Human-in-the-loop: review: answered ['Approve']" in reviewed
+        assert "published after approval" in reviewed
         assert "greeting: hello-from-demo-conf" in (runs / demo.log_name("ok_dag", label)).read_text()
         assert "planned failure of failing_dag" in (runs / demo.log_name("failing_dag", label)).read_text()
         assert "took longer than 6 s and was stopped" in (runs / demo.log_name("hanging_dag", label)).read_text()
@@ -207,5 +237,5 @@ def test_the_runner_fails_on_a_failed_a_hung_and_a_broken_dag_and_keeps_every_lo
     failed_line = next(line for line in out.splitlines() if line.startswith("FAILED: "))
     assert "failing_dag (first run)" in failed_line and "hanging_dag (rerun)" in failed_line
     assert "broken (import error: RuntimeError: broken on purpose)" in failed_line
-    assert "ok_dag" not in failed_line
+    assert "ok_dag" not in failed_line and "reviewed_dag" not in failed_line
     assert "greeting" not in out  # task output stays in the run's log, not on the console
