@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks.common import BENCH, PY, UNLIMITED, configure, conn_env, free_port, median, result
-from scripts.e2e.harness_procs import group_members  # one /proc scan for every dev tool that stops processes
+from scripts.e2e.procs import group_members  # one /proc scan for every dev tool that stops processes
 
 AIRFLOW = str(Path(PY).with_name("airflow"))
 DAGS_SRC = BENCH / "dags"
