@@ -62,12 +62,13 @@ def test_a_correct_block_has_no_problem() -> None:
     assert problems(
         """
         from airflow.sdk import DAG, Asset, task
-        from airflow_provider_pagemeta.hooks.buildin import BuildinHook, changes_to_apply
+        from airflow_provider_pagemeta.hooks.buildin import BuildinHook
         from airflow_provider_pagemeta.hooks.webflow import WebflowHook
         from airflow_provider_pagemeta.operators.webflow import (
             WebflowBulkUpdatePagesOperator,
             WebflowUpdatePageOperator,
         )
+        from airflow_provider_pagemeta.payloads.buildin import changes_to_apply
         from airflow_provider_pagemeta.sensors.buttercms import ButterCMSPageUpdateSensor
 
         hook = WebflowHook(webflow_conn_id="webflow_default")
