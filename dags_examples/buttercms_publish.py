@@ -49,6 +49,7 @@ with DAG(
         page_type="{{ params.page_type }}",
         page_slug="{{ params.page_slug }}",
         expected_fields_by_locale=SEO_BY_LOCALE,
+        preview=False,  # the published read: what visitors see, not the draft
         deferrable=True,
         poke_interval=1,
         timeout=120,

@@ -97,6 +97,10 @@ INTEGRATION_FIXTURES = frozenset({"sandbox", "pagemeta_connections", "pagemeta_s
                                   "airflow_db", "other_host"})
 
 
+#: Modules whose tests start real processes (a wheel install, the Airflow CLI, a benchmark run).
+SUBPROCESS_MODULES = frozenset({"tests.test_packaging", "tests.test_provider_info", "tests.benchmarks.test_smoke"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test ``integration`` (real sockets, real Airflow) or ``unit`` (pure logic), from
     the fixtures it uses, so ``-m unit`` runs the fast deterministic half on its own."""
@@ -105,7 +109,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         explicit = {m.name for m in item.iter_markers()} & {"unit", "integration"}
         if explicit:
             continue
-        if fixtures & INTEGRATION_FIXTURES or item.get_closest_marker("dags") or item.get_closest_marker("ui"):
+        if (fixtures & INTEGRATION_FIXTURES or item.get_closest_marker("dags") or item.get_closest_marker("ui")
+                or item.module.__name__ in SUBPROCESS_MODULES):
             item.add_marker(pytest.mark.integration)
         else:
             item.add_marker(pytest.mark.unit)
