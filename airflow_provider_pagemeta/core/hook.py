@@ -89,6 +89,8 @@ class Request:
     params: Mapping[str, Any] | None
     data: bytes | None
     headers: dict[str, str]
+    #: Seconds to wait after a 429 that names no ``Retry-After`` (None: the policy's backoff).
+    rate_limit_wait: float | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,10 @@ class PageMetaHook(BaseHook):
             there" (see :func:`~airflow_provider_pagemeta.core.retry.outcome_unknown`).
         :param expect: the JSON type the body must have (``dict``, ``list``, or None for any).
         :param kwargs: ``params``, ``json_body``, ``headers``, ``token`` (another token for this
-            request, e.g. ButterCMS's read token).
+            request, e.g. ButterCMS's read token), ``rate_limit_wait`` (seconds to wait after a 429
+            without ``Retry-After``, for an endpoint with a documented limit of its own, such as
+            Webflow's one publish per minute: the policy's backoff of a second or two would only
+            spend the retries on a burst of 429s).
         """
         return self.request_json_response(method, path, call=call, settle=settle, expect=expect, **kwargs)[1]
 
@@ -293,13 +298,14 @@ class PageMetaHook(BaseHook):
         json_body: Any = NO_BODY,
         headers: Mapping[str, str] | None = None,
         token: str | None = None,
+        rate_limit_wait: float | None = None,
     ) -> Request:
         s = self.settings
         data = self._encode_body(json_body)
         send_headers = {"Authorization": self.auth_header(token or s.token), **(headers or {})}
         if data is not None:
             send_headers["Content-Type"] = "application/json"
-        return Request(method.upper(), s.base_url + path, call, params, data, send_headers)
+        return Request(method.upper(), s.base_url + path, call, params, data, send_headers, rate_limit_wait)
 
     def _retry_kwargs(self) -> dict[str, Any]:
         """The one policy, for both transports (see :mod:`~airflow_provider_pagemeta.core.retry`)."""
@@ -458,7 +464,7 @@ class PageMetaHook(BaseHook):
             url=reply.url,
             status=reply.status_code,
             text=reply.body[:200_000].decode("utf-8", "replace"),
-            retry_after=parse_retry_after(reply.headers.get("Retry-After")),
+            retry_after=_retry_after(request, reply),
             redactor=self.redactor,
         )
 
@@ -610,6 +616,15 @@ def _never_sent(exc: BaseException) -> bool:
         nested = current.args[0] if getattr(current, "args", None) else None
         current = reason if isinstance(reason, BaseException) else nested if isinstance(nested, BaseException) else None
     return False
+
+
+def _retry_after(request: Request, reply: Reply) -> float | None:
+    """The wait before the next attempt: the server's ``Retry-After``, else for a 429 the call's
+    own ``rate_limit_wait`` (the one retry policy then waits that long, see ``core.retry``)."""
+    seconds = parse_retry_after(reply.headers.get("Retry-After"))
+    if seconds is None and reply.status_code == 429:
+        return request.rate_limit_wait
+    return seconds
 
 
 def _same_origin(url: str, other: str) -> bool:
