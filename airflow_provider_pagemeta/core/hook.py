@@ -89,7 +89,10 @@ class Request:
     params: Mapping[str, Any] | None
     data: bytes | None
     headers: dict[str, str]
-    #: Seconds to wait after a 429 that names no ``Retry-After`` (None: the policy's backoff).
+    #: Seconds to wait after a 429 that names no ``Retry-After`` (None: the policy's backoff). A
+    #: call to an endpoint with a slower limit of its own (Webflow's one publish per minute) passes
+    #: ``rate_limit_wait=`` to ``request_json``: a backoff of a second or two would only spend the
+    #: retries on a burst of 429s.
     rate_limit_wait: float | None = None
 
 
@@ -240,10 +243,7 @@ class PageMetaHook(BaseHook):
             there" (see :func:`~airflow_provider_pagemeta.core.retry.outcome_unknown`).
         :param expect: the JSON type the body must have (``dict``, ``list``, or None for any).
         :param kwargs: ``params``, ``json_body``, ``headers``, ``token`` (another token for this
-            request, e.g. ButterCMS's read token), ``rate_limit_wait`` (seconds to wait after a 429
-            without ``Retry-After``, for an endpoint with a documented limit of its own, such as
-            Webflow's one publish per minute: the policy's backoff of a second or two would only
-            spend the retries on a burst of 429s).
+            request, e.g. ButterCMS's read token).
         """
         return self.request_json_response(method, path, call=call, settle=settle, expect=expect, **kwargs)[1]
 
