@@ -150,3 +150,38 @@ def test_publish_needed_explains_its_answer():
     assert publish_needed([NOOP, NOOP]) == (False, "0 page(s) updated; 0 page(s) updated")
     assert publish_needed([PAGE, "99d3d7a60dc4cf435f8e31c6"]) == (True, "2 page(s) listed")
     assert publish_needed({"changed": False}) == (False, "the page was already up to date")
+
+
+TWO_PUBLISHES_DAG = '''
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_pagemeta.operators.webflow import WebflowPublishSiteOperator, WebflowUpdatePageOperator
+
+with DAG(dag_id="pagemeta_two_publishes", schedule=None, catchup=False, start_date=datetime(2026, 1, 1)):
+    about = WebflowUpdatePageOperator(task_id="about", page_id="1a899e75168b8b70a16df7fa", title="About Orbit")
+    pricing = WebflowUpdatePageOperator(task_id="pricing", page_id="99d3d7a60dc4cf435f8e31c6", title="Plans")
+    about >> WebflowPublishSiteOperator(task_id="publish_about", site_id="fdd818cce66350fd1bd9cac3",
+                                        changes=about.output)
+    pricing >> WebflowPublishSiteOperator(task_id="publish_pricing", site_id="fdd818cce66350fd1bd9cac3",
+                                          changes=pricing.output)
+'''
+
+
+@pytest.mark.dags
+def test_two_publishes_of_one_site_in_one_dag_run_both_go_live(run_dag, sandbox, fx, tmp_path):
+    """Two independent update-then-publish branches of one run: the second publish meets Webflow's
+    one-per-interval limit (lowered from 60 s to 10 s here: long enough that the second publish
+    task always starts inside it, even on a loaded machine), waits its Retry-After and goes through."""
+    (tmp_path / "pagemeta_two_publishes.py").write_text(TWO_PUBLISHES_DAG)
+    sandbox.config(webflow_publish_interval=10)
+    result = run_dag("pagemeta_two_publishes", extra_env={"AIRFLOW__CORE__DAGS_FOLDER": str(tmp_path)})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert [r["status"] for r in posts(sandbox)] == [202, 429, 202]
+    assert "webflow: retrying in " in output and "Too Many Requests" in output  # the wait, logged
+    assert output.count("Webflow published site fdd818cce66350fd1bd9cac3 (scope site)") == 2
+    about, pricing = "1a899e75168b8b70a16df7fa", "99d3d7a60dc4cf435f8e31c6"
+    assert sandbox.webflow_live(about)["title"] == "About Orbit"
+    assert sandbox.webflow_live(pricing)["title"] == "Plans"
