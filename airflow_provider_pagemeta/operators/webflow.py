@@ -37,6 +37,7 @@ from airflow_provider_pagemeta.payloads.webflow import (
     page_diff,
     publish_needed,
     publish_targets,
+    read_changes,
     validate_object_id,
 )
 
@@ -340,8 +341,9 @@ class WebflowPublishSiteOperator(BaseOperator):
         subdomain = (None if self.publish_to_webflow_subdomain is None
                      else to_bool(self.publish_to_webflow_subdomain, "publish_to_webflow_subdomain", cms=CMS))
         targets = publish_targets(custom_domains, subdomain, self.page_id)  # every check before the gate
-        if not is_notset(self.changes):
-            changed, why = publish_needed(self.changes)
+        changes = self.changes if is_notset(self.changes) else read_changes(self.changes)
+        if not is_notset(changes):
+            changed, why = publish_needed(changes)
             if not changed:
                 self.log.info("Nothing changed upstream (%s): not publishing site %s; no request sent", why, site_id)
                 raise AirflowSkipException(f"nothing to publish: {why}")
@@ -355,7 +357,7 @@ class WebflowPublishSiteOperator(BaseOperator):
         finally:
             hook.close()
         if self.changed_pages_asset is not None:
-            summary, pages = _changed_summary(self.changes)
+            summary, pages = _changed_summary(changes)
             emit_changed_pages(self, context, self.changed_pages_asset, summary, CMS, pages, site_id=site_id)
         return published
 

@@ -375,7 +375,7 @@ def publish_needed(changes: Any, argument: str = "changes") -> tuple[bool, str]:
     guessing would either publish on every run or never.
     """
     if isinstance(changes, str):
-        return publish_needed(_parsed_changes(changes, argument), argument)
+        return publish_needed(read_changes(changes, argument), argument)
     if changes is None or isinstance(changes, bool):
         return bool(changes), f"{argument} is {changes}"
     if isinstance(changes, int):
@@ -390,9 +390,12 @@ def publish_needed(changes: Any, argument: str = "changes") -> tuple[bool, str]:
                   f"or True/False, got {type(changes).__name__}", argument, CMS)
 
 
-def _parsed_changes(text: str, argument: str) -> Any:
-    """A rendered template: ``"True"``/``"False"``, ``"None"``/empty, or JSON (``| tojson``)."""
-    stripped = text.strip()
+def read_changes(value: Any, argument: str = "changes") -> Any:
+    """``changes`` after templating: a rendered string (``"True"``/``"False"``, ``"None"``/empty, or
+    JSON from ``| tojson``) read back as the value it stands for; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
     lowered = stripped.lower()
     if lowered in ("true", "false"):
         return lowered == "true"

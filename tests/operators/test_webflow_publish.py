@@ -185,3 +185,26 @@ def test_two_publishes_of_one_site_in_one_dag_run_both_go_live(run_dag, sandbox,
     about, pricing = "1a899e75168b8b70a16df7fa", "99d3d7a60dc4cf435f8e31c6"
     assert sandbox.webflow_live(about)["title"] == "About Orbit"
     assert sandbox.webflow_live(pricing)["title"] == "Plans"
+
+
+def test_the_asset_event_lists_every_chunks_changed_pages_after_the_publish(sandbox, pagemeta_connections, fx):
+    """A mapped bulk task's summaries (here as a rendered JSON list) give one event after the publish."""
+    import json
+
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    asset = Asset("webflow_live_pages")
+    other = {**NOOP, "total": 2, "unchanged": 1, "updated": 1, "changed_pages": ["99d3d7a60dc4cf435f8e31c6"]}
+    op = publish(fx, changes=json.dumps([{**SUMMARY, "changed_pages": [PAGE]}, other]), changed_pages_asset=asset)
+    events = OutletEventAccessors()
+    op.execute({"outlet_events": events})  # type: ignore[arg-type]
+    assert len(posts(sandbox)) == 1
+    added = events[AssetAlias(ALIAS_PREFIX + asset.name)].asset_alias_events
+    assert [(e.dest_asset_key.name, e.extra) for e in added] == [("webflow_live_pages", {
+        "cms": "webflow", "changed_pages": [PAGE, "99d3d7a60dc4cf435f8e31c6"], "site_id": fx["site_id"],
+        "counts": {"total": 6, "updated": 4, "unchanged": 2, "failed": 0, "skipped": 0},
+    })]
+    skipped_events = OutletEventAccessors()
+    with pytest.raises(AirflowSkipException):
+        publish(fx, changes=[NOOP], changed_pages_asset=asset).execute({"outlet_events": skipped_events})
+    assert skipped_events[AssetAlias(ALIAS_PREFIX + asset.name)].asset_alias_events == []
