@@ -101,6 +101,8 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "ButterCMS", "python-modules": ["airflow_provider_pagemeta.triggers.buttercms"]}
         ],
         "extra-links": [
-            f"airflow_provider_pagemeta.links.{name}PageLink" for name in ("Webflow", "ButterCMS", "Hamgam", "Buildin")
+            f"airflow_provider_pagemeta.links.{name}"
+            for name in ("WebflowPageLink", "WebflowPublicPageLink", "WebflowPublishedSiteLink", "ButterCMSPageLink",
+                         "HamgamPageLink", "BuildinPageLink")
         ],
     }

@@ -9,9 +9,16 @@ the return value: the contract's return shapes stay exactly as they are.
 
 What each CMS's link points at, and why (the vendors' UI URLs are not part of their API docs):
 
-- Webflow: the live page, ``<site_url><publishedPath>``, when the operator is given ``site_url``
-  (the API's page object has ``publishedPath`` but not the site's domain); otherwise the site's
-  Pages panel in the Webflow dashboard, ``https://webflow.com/dashboard/sites/<siteId>/pages``.
+- Webflow, one page: a page-settings write is *staged*; visitors see it only after the site is
+  published. So the update operator has two links, each named for what it opens:
+  "Webflow Pages panel" (the site's Pages panel in the dashboard,
+  ``https://webflow.com/dashboard/sites/<siteId>/pages``, where the staged settings show and can be
+  published), and, when the operator is given ``site_url``, "Public page (once published)":
+  ``<site_url><publishedPath>``, the address visitors use, which shows the change only after a
+  publish (the API's page object has ``publishedPath`` but not the site's domain). A draft page
+  has no public address and gets no public link.
+- Webflow, publish: "Published site", the site on the first custom domain it was published to
+  (``https://<domain>/``), else its ``https://<shortName>.webflow.io/`` subdomain.
 - ButterCMS: the page in the ButterCMS editor, ``https://buttercms.com/pages/edit/<page_type>/<slug>/``
   (an assumed URL pattern; set ``ButterCMSUpdatePageOperator.editor_url`` to change it).
 - Hamgam: the page's meta list on the connection's own host,
@@ -34,6 +41,10 @@ if TYPE_CHECKING:
 
 #: XCom key under which the single-page operators store the URL their link opens.
 PAGE_URL_KEY = "page_url"
+#: XCom key of a Webflow page's public address (``site_url`` + ``publishedPath``).
+PUBLIC_URL_KEY = "public_url"
+#: XCom key of the site a Webflow publish went live on.
+PUBLISHED_URL_KEY = "published_url"
 
 WEBFLOW_DASHBOARD_PAGES = "https://webflow.com/dashboard/sites/{site_id}/pages"
 BUTTERCMS_EDITOR_URL = "https://buttercms.com/pages/edit/{page_type}/{page_slug}/"
@@ -61,15 +72,33 @@ def http_url(value: Any) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def webflow_page_url(page: Mapping[str, Any], site_url: str | None = None) -> str | None:
-    """The live page when the site's public URL is known, else the site's Pages panel."""
-    base = http_url(site_url) if site_url else None
-    path = page.get("publishedPath")
-    if base and isinstance(path, str) and path.startswith("/"):
-        return base.rstrip("/") + path
+def webflow_page_url(page: Mapping[str, Any]) -> str | None:
+    """The site's Pages panel in the Webflow dashboard, where the page's staged settings show."""
     site_id = page.get("siteId")
     if isinstance(site_id, str) and site_id:
         return WEBFLOW_DASHBOARD_PAGES.format(site_id=_segment(site_id))
+    return None
+
+
+def webflow_public_url(page: Mapping[str, Any], site_url: str | None) -> str | None:
+    """The page's public address, ``site_url`` + ``publishedPath``; None without ``site_url`` or
+    for a draft page (never published, so it has no public address)."""
+    base = http_url(site_url) if site_url else None
+    path = page.get("publishedPath")
+    if not base or page.get("draft") is True or not isinstance(path, str) or not path.startswith("/"):
+        return None
+    return base.rstrip("/") + path
+
+
+def webflow_published_url(published: Mapping[str, Any], short_name: str | None = None) -> str | None:
+    """Where a publish went live: the first custom domain of the answer, else the webflow.io subdomain."""
+    for domain in published.get("customDomains") or []:
+        host = domain.get("url") if isinstance(domain, Mapping) else None
+        url = http_url(f"https://{host}/") if isinstance(host, str) and host and "/" not in host else None
+        if url:
+            return url
+    if short_name and published.get("publishToWebflowSubdomain") is True:
+        return http_url(f"https://{_segment(short_name)}.webflow.io/")
     return None
 
 
@@ -91,32 +120,48 @@ def buildin_page_url(page: Mapping[str, Any]) -> str | None:
     return http_url(page.get("url"))
 
 
-def push_page_url(context: Mapping[str, Any], url: str | None) -> None:
-    """Store the link's URL for this task instance (key ``page_url``).
+def push_page_url(context: Mapping[str, Any], url: str | None, key: str = PAGE_URL_KEY) -> None:
+    """Store a link's URL for this task instance (key ``page_url`` unless told otherwise).
 
     Skipped when there is no URL or no task instance in the context (``operator.execute({})``
     called directly, outside a DAG run, has nowhere to store it)."""
     ti = context.get("ti") if isinstance(context, Mapping) else None
     if ti is not None and url:
-        ti.xcom_push(key=PAGE_URL_KEY, value=url)
+        ti.xcom_push(key=key, value=url)
 
 
 class _PageUrlLink(BaseOperatorLink):
-    """The URL the task pushed under ``page_url``; "" (Airflow's "no link") when it pushed none,
+    """The URL the task pushed under ``xcom_key``; "" (Airflow's "no link") when it pushed none,
     e.g. because it failed before the update."""
 
     name = "Page"
+    xcom_key = PAGE_URL_KEY
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         from airflow.providers.common.compat.sdk import XCom
 
-        return http_url(XCom.get_value(ti_key=ti_key, key=PAGE_URL_KEY)) or ""
+        return http_url(XCom.get_value(ti_key=ti_key, key=self.xcom_key)) or ""
 
 
 class WebflowPageLink(_PageUrlLink):
-    """The updated Webflow page (live URL with ``site_url``, else the site's Pages panel)."""
+    """The updated page's site in the Webflow dashboard's Pages panel (its staged settings)."""
 
-    name = "Webflow page"
+    name = "Webflow Pages panel"
+
+
+class WebflowPublicPageLink(_PageUrlLink):
+    """The page's public address (``site_url`` + ``publishedPath``): what visitors see, which shows
+    an update only once the site is published."""
+
+    name = "Public page (once published)"
+    xcom_key = PUBLIC_URL_KEY
+
+
+class WebflowPublishedSiteLink(_PageUrlLink):
+    """The site a publish made live (its first custom domain, else its webflow.io subdomain)."""
+
+    name = "Published site"
+    xcom_key = PUBLISHED_URL_KEY
 
 
 class ButterCMSPageLink(_PageUrlLink):
@@ -139,5 +184,7 @@ class BuildinPageLink(_PageUrlLink):
 
 #: Class paths for ``get_provider_info()["extra-links"]``.
 EXTRA_LINKS = tuple(
-    f"{__name__}.{cls.__name__}" for cls in (WebflowPageLink, ButterCMSPageLink, HamgamPageLink, BuildinPageLink)
+    f"{__name__}.{cls.__name__}"
+    for cls in (WebflowPageLink, WebflowPublicPageLink, WebflowPublishedSiteLink, ButterCMSPageLink,
+                HamgamPageLink, BuildinPageLink)
 )

@@ -1,15 +1,18 @@
-"""Publish new SEO copy for a few Webflow pages, and tell downstream DAGs which pages changed.
+"""Publish new SEO copy for a few Webflow pages, and tell downstream DAGs which pages went live.
 
 The producer half of a data-aware pair (the consumer is ``asset_sitemap_rebuild``). The bulk
-operator is given ``changed_pages_asset``: when the run changes at least one page it emits ONE
-event for the ``webflow_seo_changes`` asset, whose ``extra`` lists the changed pages
-(``{"cms": "webflow", "changed_pages": [...], "site_id": ..., "counts": {...}}``). Pages that
-already match are skipped and are not listed. A rerun changes nothing, so it emits no event and
-the sitemap rebuild is not scheduled again: the consumer runs on real changes only.
+task writes the new copy, which Webflow keeps staged; the publish task then makes it live, and
+only then emits ONE event for the ``webflow_seo_changes`` asset (its ``changed_pages_asset``),
+whose ``extra`` lists the changed pages (``{"cms": "webflow", "changed_pages": [...], "site_id":
+..., "counts": {...}}``). So the sitemap rebuild runs once those pages are what visitors see, not
+while they are staged. Pages that already match are skipped and are not listed. A rerun changes
+nothing: the publish is skipped without a request, no event is emitted, and the sitemap rebuild
+is not scheduled again. The consumer runs on real, live changes only.
 
 Four rows against the sandbox's demo site ("Orbit Outfitters"): three pages get new copy, the
 fourth (Careers) already has the title given, so even the first run lists three pages. Cost: one
-List Pages (the site has fewer than 100 pages) plus one PUT per changed page.
+List Pages (the site has fewer than 100 pages), one PUT per changed page, one Get Custom Domains
+and one publish (to both custom domains and the webflow.io subdomain).
 
 Runs against the sandbox with the ``webflow_default`` connection: ``airflow dags test
 asset_seo_publish`` (``make demo`` and the tests set the connection up).
@@ -21,7 +24,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, Param
 
-from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator
+from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator, WebflowPublishSiteOperator
 
 #: The sandbox's demo site; point the Param at your own site for real runs.
 SANDBOX_SITE_ID = "fdd818cce66350fd1bd9cac3"
@@ -48,9 +51,14 @@ with DAG(
     tags=["pagemeta", "webflow", "assets", "example"],
     params={"site_id": Param(SANDBOX_SITE_ID, type="string", description="The Webflow site of the pages.")},
 ) as dag:
-    WebflowBulkUpdatePagesOperator(
-        task_id="publish_seo",
+    updated = WebflowBulkUpdatePagesOperator(
+        task_id="update_seo",
         updates=UPDATES,
         site_id="{{ params.site_id }}",
+    )
+    WebflowPublishSiteOperator(
+        task_id="publish_site",
+        site_id="{{ params.site_id }}",
+        changes=updated.output,
         changed_pages_asset=SEO_CHANGES,
     )

@@ -1,7 +1,8 @@
 """Rebuild the sitemap entries of the Webflow pages that changed, whenever they change.
 
 The consumer half of a data-aware pair: scheduled on the ``webflow_seo_changes`` asset, which
-``asset_seo_publish`` updates only when its bulk run changed at least one page. The task reads
+``asset_seo_publish`` updates only once it has published a run that changed at least one page
+(so the pages listed are live, not only staged). The task reads
 the triggering asset events and collects their ``changed_pages`` (in order, each page once, over
 every event since the last run), which is exactly the work a sitemap rebuild or a CDN purge needs:
 no page that merely matched is in the list.

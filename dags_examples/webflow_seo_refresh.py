@@ -11,8 +11,14 @@ pages that already match. The Open Graph values differ from the SEO ones, so the
 off ``titleCopied`` / ``descriptionCopied``, without which Webflow would keep showing the SEO
 values to social networks.
 
-A rerun is free: every page already matches, so no write is sent. Trigger with
-``{"dry_run": true}`` to see the planned change, field by field, without writing.
+The writes are staged: visitors and search engines see them only after the site is published.
+So the DAG ends with ``WebflowPublishSiteOperator``, given the chunks' summaries as ``changes``: it
+publishes (to every custom domain of the site and its webflow.io subdomain) only when at least
+one page changed, and is skipped, without a request, otherwise.
+
+A rerun is free: every page already matches, so no write is sent and the publish is skipped.
+Trigger with ``{"dry_run": true}`` to see the planned change, field by field, without writing
+(a dry run never publishes).
 
 Runs against the sandbox with the ``webflow_default`` connection: ``airflow dags test
 webflow_seo_refresh`` (``make demo`` and the tests set the connection up).
@@ -27,7 +33,7 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
-from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator
+from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator, WebflowPublishSiteOperator
 from airflow_provider_pagemeta.payloads.webflow import normalize_update, validate_object_id
 
 UPDATES_CSV = Path(__file__).parent / "data" / "seo_updates.csv"
@@ -93,6 +99,9 @@ def webflow_seo_refresh() -> None:
         max_failures=0,
     ).expand(updates=build_updates())
     report(applied.output)
+    # Goes live only when a chunk updated a page; one publish for the whole refresh (Webflow allows
+    # one per minute). A failed chunk fails the run before anything is published.
+    WebflowPublishSiteOperator(task_id="publish_site", site_id="{{ params.site_id }}", changes=applied.output)
 
 
 webflow_seo_refresh()

@@ -1,10 +1,11 @@
-"""Asset events from the bulk operators: one event per run listing only the changed pages.
+"""Asset events from the bulk and publish operators: one event per run listing only the changed pages.
 
 Proved with real Airflow: ``airflow dags test asset_seo_publish`` against the sandbox, then the
 metadata DB is read with plain SQL (``asset_event`` and ``asset_dag_run_queue``, the tables the
-scheduler turns into consumer runs). A second run of the producer changes nothing and must leave
-both tables as they were. The consumer's code is then run on the very event the producer stored,
-through Airflow's own scheduler step and ``airflow tasks test``.
+scheduler turns into consumer runs). The producer updates, publishes, and only then emits the
+event, so the pages it lists are live. A second run of the producer changes nothing, publishes
+nothing and must leave both tables as they were. The consumer's code is then run on the very event
+the producer stored, through Airflow's own scheduler step and ``airflow tasks test``.
 """
 
 from __future__ import annotations
@@ -95,11 +96,15 @@ def test_one_event_lists_exactly_the_changed_pages_and_a_noop_rerun_emits_none(
 ) -> None:
     last_id = (_sql("SELECT COALESCE(MAX(id), 0) FROM asset_event")[0][0])
 
+    live_before = sandbox.webflow_live(CHANGED[0])
     _ok(run_dag(PRODUCER))
 
     assert [(w["method"], w["path"]) for w in sandbox.writes("webflow")] == [
-        ("PUT", f"/webflow/v2/pages/{page}") for page in CHANGED
+        *[("PUT", f"/webflow/v2/pages/{page}") for page in CHANGED],
+        ("POST", f"/webflow/v2/sites/{SITE_ID}/publish"),  # after every write, before the event
     ]
+    live = sandbox.webflow_live(CHANGED[0])
+    assert live["seo"]["description"].startswith("Who we are") and live != live_before
     events = _events_after(last_id)
     assert len(events) == 1, events
     event_id, extra, source_dag, source_task, _source_run = events[0]
@@ -107,7 +112,7 @@ def test_one_event_lists_exactly_the_changed_pages_and_a_noop_rerun_emits_none(
         "cms": "webflow", "changed_pages": CHANGED, "site_id": SITE_ID,
         "counts": {"total": 4, "updated": 3, "unchanged": 1, "failed": 0, "skipped": 0},
     }
-    assert (source_dag, source_task) == (PRODUCER, "publish_seo")
+    assert (source_dag, source_task) == (PRODUCER, "publish_site")
     # The event came through the operator's alias, and the consumer is queued on the asset.
     assert _sql("SELECT al.name FROM asset_alias_asset_event ae JOIN asset_alias al ON al.id = ae.alias_id "
                 "WHERE ae.event_id = :id", id=event_id) == [(ALIAS_PREFIX + ASSET,)]
@@ -117,7 +122,7 @@ def test_one_event_lists_exactly_the_changed_pages_and_a_noop_rerun_emits_none(
     sandbox.clear_requests()
     _ok(run_dag(PRODUCER))  # everything already matches
 
-    assert sandbox.writes("webflow") == []
+    assert sandbox.writes("webflow") == []  # no PUT and no publish
     assert _events_after(event_id) == []  # no event at all, not an empty one
     assert _queue() == queued  # the consumer's queue entry is the first run's, untouched
 

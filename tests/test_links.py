@@ -27,6 +27,8 @@ from airflow_provider_pagemeta.links import (
     hamgam_page_url,
     http_url,
     webflow_page_url,
+    webflow_public_url,
+    webflow_published_url,
 )
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
@@ -34,6 +36,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.te
 
 DAG_ID = "pagemeta_links_check"
 WEBFLOW_SITE = "fdd818cce66350fd1bd9cac3"
+LARGE_SITE = "8a9643b5ea31a93596dd66de"  # "Northwind Catalog": no custom domain, only its webflow.io subdomain
+DRAFT_PAGE = "6804046915b207f30f2e987a"  # the demo site's one draft page
 WEBFLOW_PAGE = "1a899e75168b8b70a16df7fa"  # /about
 BUILDIN_PAGE = "11111111-1111-4111-8111-111111111111"
 
@@ -45,13 +49,18 @@ LINKS_DAG = textwrap.dedent(f'''
     from airflow_provider_pagemeta.operators.buildin import BuildinUpdatePageOperator
     from airflow_provider_pagemeta.operators.buttercms import ButterCMSUpdatePageOperator
     from airflow_provider_pagemeta.operators.hamgam import HamgamUpdatePageMetaOperator
-    from airflow_provider_pagemeta.operators.webflow import WebflowUpdatePageOperator
+    from airflow_provider_pagemeta.operators.webflow import WebflowPublishSiteOperator, WebflowUpdatePageOperator
 
     with DAG(dag_id="{DAG_ID}", schedule=None, catchup=False, start_date=datetime(2026, 1, 1)):
-        WebflowUpdatePageOperator(task_id="webflow_live", page_id="{WEBFLOW_PAGE}",
-                                  seo={{"title": "About Orbit"}}, site_url="https://www.orbit.example/")
+        update = WebflowUpdatePageOperator(task_id="webflow_live", page_id="{WEBFLOW_PAGE}",
+                                           seo={{"title": "About Orbit"}}, site_url="https://www.orbit.example/")
         WebflowUpdatePageOperator(task_id="webflow_dashboard", page_id="{WEBFLOW_PAGE}",
                                   seo={{"title": "About Orbit, again"}}, dry_run=True)
+        WebflowUpdatePageOperator(task_id="webflow_draft", page_id="{DRAFT_PAGE}", title="Soon",
+                                  site_url="https://www.orbit.example")
+        update >> WebflowPublishSiteOperator(task_id="webflow_publish", site_id="{WEBFLOW_SITE}",
+                                             changes=update.output)
+        WebflowPublishSiteOperator(task_id="webflow_publish_subdomain", site_id="{LARGE_SITE}")
         ButterCMSUpdatePageOperator(task_id="buttercms", page_type="landing-page", page_slug="home",
                                     fields={{"headline": "Hello"}})
         HamgamUpdatePageMetaOperator(task_id="hamgam", page_id=38, text={{"og_title": "Logitech"}})
@@ -92,15 +101,23 @@ def test_each_operator_links_to_the_page_it_changed(
     with create_session() as session:
         run_id = session.query(DagRun.run_id).filter(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc()).first()[0]
 
-    # One write per CMS (none for the dry run).
-    assert sorted(w["path"].split("/")[1] for w in sandbox.writes()) == ["buildin", "buttercms", "hamgam", "webflow"]
+    # One write per CMS (none for the dry run), two publishes and the draft page's update for Webflow.
+    assert sorted(w["path"].split("/")[1] for w in sandbox.writes()) == [
+        "buildin", "buttercms", "hamgam", "webflow", "webflow", "webflow", "webflow"]
     requests_before = len(sandbox.requests())
 
-    links = _rendered_links(run_id, ["webflow_live", "webflow_dashboard", "buttercms", "hamgam", "buildin"])
+    links = _rendered_links(run_id, ["webflow_live", "webflow_dashboard", "webflow_draft", "webflow_publish",
+                                     "webflow_publish_subdomain", "buttercms", "hamgam", "buildin"])
 
+    panel = f"https://webflow.com/dashboard/sites/{WEBFLOW_SITE}/pages"
     assert links == {
-        "webflow_live": {"Webflow page": "https://www.orbit.example/about"},
-        "webflow_dashboard": {"Webflow page": f"https://webflow.com/dashboard/sites/{WEBFLOW_SITE}/pages"},
+        # Each link says what it opens: the staged settings in the dashboard, and the public address,
+        # which shows the change once the site is published.
+        "webflow_live": {"Webflow Pages panel": panel, "Public page (once published)": "https://www.orbit.example/about"},
+        "webflow_dashboard": {"Webflow Pages panel": panel, "Public page (once published)": None},
+        "webflow_draft": {"Webflow Pages panel": panel, "Public page (once published)": None},  # a draft has none
+        "webflow_publish": {"Published site": "https://www.orbit-outfitters.com/"},
+        "webflow_publish_subdomain": {"Published site": "https://northwind-catalog.webflow.io/"},
         "buttercms": {"ButterCMS page": "https://buttercms.com/pages/edit/landing-page/home/"},
         "hamgam": {"Hamgam page meta": f"{sandbox.url}/hamgam/api/pages/base/38/meta/"},
         "buildin": {"Buildin page": f"https://buildin.ai/docs/{BUILDIN_PAGE}"},
@@ -133,6 +150,15 @@ def test_url_builders_escape_segments_and_refuse_what_they_cannot_name() -> None
     assert buttercms_page_url("landing page", "a/b?c") == "https://buttercms.com/pages/edit/landing%20page/a%2Fb%3Fc/"
     assert buttercms_page_url("*", "home") is None  # the 202 does not say which type matched
     assert hamgam_page_url("https://u:p@cms.example.com/base/", 7) == "https://cms.example.com/base/api/pages/base/7/meta/"
-    assert webflow_page_url({"siteId": WEBFLOW_SITE, "publishedPath": "/about"}, "ftp://x") == (
+    assert webflow_page_url({"siteId": WEBFLOW_SITE, "publishedPath": "/about"}) == (
         f"https://webflow.com/dashboard/sites/{WEBFLOW_SITE}/pages")
     assert webflow_page_url({}) is None
+    assert webflow_public_url({"publishedPath": "/about"}, "https://u:p@www.orbit.example/") == (
+        "https://www.orbit.example/about")
+    assert webflow_public_url({"publishedPath": "/about"}, "ftp://x") is None
+    assert webflow_public_url({"publishedPath": "/soon", "draft": True}, "https://www.orbit.example") is None
+    assert webflow_published_url({"customDomains": [{"url": "evil.example/x"}, {"url": "www.orbit.example"}]}) == (
+        "https://www.orbit.example/")
+    assert webflow_published_url({"customDomains": [], "publishToWebflowSubdomain": True}, "orbit") == (
+        "https://orbit.webflow.io/")
+    assert webflow_published_url({"customDomains": [], "publishToWebflowSubdomain": False}, "orbit") is None

@@ -92,11 +92,7 @@ class ButterCMSBulkAdapter:
         return None
 
     def read(self, item: BulkItem) -> Any:
-        spec = item.spec
-        return {
-            locale: self.hook.get_page(spec["page_type"], spec["page_slug"], locale=locale, preview=spec["preview"])
-            for locale in spec_locales(spec)
-        }
+        return self.hook.read_spec_pages(item.spec)  # a never-published page reads as {} on the published read
 
     def diff(self, item: BulkItem, current: Any) -> Diff:
         changes: Diff = {}

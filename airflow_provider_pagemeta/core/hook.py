@@ -89,6 +89,11 @@ class Request:
     params: Mapping[str, Any] | None
     data: bytes | None
     headers: dict[str, str]
+    #: Seconds to wait after a 429 that names no ``Retry-After`` (None: the policy's backoff). A
+    #: call to an endpoint with a slower limit of its own (Webflow's one publish per minute) passes
+    #: ``rate_limit_wait=`` to ``request_json``: a backoff of a second or two would only spend the
+    #: retries on a burst of 429s.
+    rate_limit_wait: float | None = None
 
 
 @dataclass(frozen=True)
@@ -287,13 +292,14 @@ class PageMetaHook(BaseHook):
         json_body: Any = NO_BODY,
         headers: Mapping[str, str] | None = None,
         token: str | None = None,
+        rate_limit_wait: float | None = None,
     ) -> Request:
         s = self.settings
         data = self._encode_body(json_body)
         send_headers = {"Authorization": self.auth_header(token or s.token), **(headers or {})}
         if data is not None:
             send_headers["Content-Type"] = "application/json"
-        return Request(method.upper(), s.base_url + path, call, params, data, send_headers)
+        return Request(method.upper(), s.base_url + path, call, params, data, send_headers, rate_limit_wait)
 
     def _retry_kwargs(self) -> dict[str, Any]:
         """The one policy, for both transports (see :mod:`~airflow_provider_pagemeta.core.retry`)."""
@@ -452,7 +458,7 @@ class PageMetaHook(BaseHook):
             url=reply.url,
             status=reply.status_code,
             text=reply.body[:200_000].decode("utf-8", "replace"),
-            retry_after=parse_retry_after(reply.headers.get("Retry-After")),
+            retry_after=_retry_after(request, reply),
             redactor=self.redactor,
         )
 
@@ -604,6 +610,15 @@ def _never_sent(exc: BaseException) -> bool:
         nested = current.args[0] if getattr(current, "args", None) else None
         current = reason if isinstance(reason, BaseException) else nested if isinstance(nested, BaseException) else None
     return False
+
+
+def _retry_after(request: Request, reply: Reply) -> float | None:
+    """The wait before the next attempt: the server's ``Retry-After``, else for a 429 the call's
+    own ``rate_limit_wait`` (the one retry policy then waits that long, see ``core.retry``)."""
+    seconds = parse_retry_after(reply.headers.get("Retry-After"))
+    if seconds is None and reply.status_code == 429:
+        return request.rate_limit_wait
+    return seconds
 
 
 def _same_origin(url: str, other: str) -> bool:

@@ -4,7 +4,10 @@ Retried: connection errors, timeouts, 408, 429, 500, 502, 503, 504, and a 2xx wh
 unusable (a truncated transfer). Never another 4xx: those cannot succeed by being sent again.
 The wait honours ``Retry-After`` (seconds or an HTTP date) because the server knows best when it
 will accept us; otherwise exponential backoff with jitter, so many workers retrying at once do
-not stampede in lockstep.
+not stampede in lockstep. A call to an endpoint with a slower limit of its own (Webflow's publish:
+one per minute) passes ``rate_limit_wait`` to the hook, and a 429 without ``Retry-After`` then
+carries that wait as its ``retry_after``: the same policy waits it, instead of spending every
+retry on a burst of 429s a second apart.
 
 Two exceptions to "retry":
 

@@ -20,7 +20,7 @@ from airflow_provider_pagemeta.core import validation as v
 from airflow_provider_pagemeta.core.errors import bounded
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.core.paths import join
-from airflow_provider_pagemeta.exceptions import CMSInvalidResponseError
+from airflow_provider_pagemeta.exceptions import CMSInvalidResponseError, CMSNotFoundError
 from airflow_provider_pagemeta.payloads.buttercms import (
     ANY_PAGE_TYPE,
     CMS,
@@ -142,26 +142,51 @@ class ButterCMSHook(PageMetaHook):
         return data
 
     # ------------------------------------------------------------------ completion checks
+    def read_spec_pages(self, spec: Mapping[str, Any]) -> dict[str | None, dict[str, Any]]:
+        """The version of a spec's page that its update changes, once per locale: the draft
+        (``preview=1``) or, for ``"preview": False``, the published page.
+
+        On the published read a 404 means "not published (yet)": a page published for the first
+        time is 404 there until its update lands, so it reads as ``{}`` (nothing of the update
+        shows) instead of failing. On the draft read a 404 means the page does not exist, and raises.
+        """
+        preview = spec.get("preview", True)
+        pages: dict[str | None, dict[str, Any]] = {}
+        for locale in spec_locales(spec):
+            try:
+                pages[locale] = self.get_page(spec["page_type"], spec["page_slug"], locale=locale, preview=preview)
+            except CMSNotFoundError:
+                if preview:
+                    raise
+                pages[locale] = {}
+        return pages
+
+    async def aread_spec_pages(self, spec: Mapping[str, Any]) -> dict[str | None, dict[str, Any]]:
+        """:meth:`read_spec_pages` on the async client."""
+        preview = spec.get("preview", True)
+        pages: dict[str | None, dict[str, Any]] = {}
+        for locale in spec_locales(spec):
+            try:
+                pages[locale] = await self.aget_page(
+                    spec["page_type"], spec["page_slug"], locale=locale, preview=preview)
+            except CMSNotFoundError:
+                if preview:
+                    raise
+                pages[locale] = {}
+        return pages
+
     def check_page(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """One read round for a spec (once per locale) against the completion rule.
+        """One read round for a spec (once per locale, see :meth:`read_spec_pages`) against the
+        completion rule.
 
         :return: ``{"differing": [...], "page": <confirmed page>}``; ``page`` is None while
             something still differs.
         """
-        preview = spec.get("preview", True)
-        pages = {
-            locale: self.get_page(spec["page_type"], spec["page_slug"], locale=locale, preview=preview)
-            for locale in spec_locales(spec)
-        }
-        return check_result(spec, pages)
+        return check_result(spec, self.read_spec_pages(spec))
 
     async def acheck_page(self, spec: Mapping[str, Any]) -> dict[str, Any]:
         """:meth:`check_page` on the async client."""
-        preview = spec.get("preview", True)
-        pages = {}
-        for locale in spec_locales(spec):
-            pages[locale] = await self.aget_page(spec["page_type"], spec["page_slug"], locale=locale, preview=preview)
-        return check_result(spec, pages)
+        return check_result(spec, await self.aread_spec_pages(spec))
 
     # ------------------------------------------------------------------ the one wait
     def wait_for_pages(

@@ -13,13 +13,17 @@ from typing import Any, ClassVar
 from airflow_provider_pagemeta.core.hook import PageMetaHook
 from airflow_provider_pagemeta.core.paging import Paging
 from airflow_provider_pagemeta.core.paths import join, segment
+from airflow_provider_pagemeta.exceptions import CMSInvalidResponseError
 from airflow_provider_pagemeta.payloads.webflow import (
     CMS,
     PAGE_LIMIT,
+    PUBLISH_RATE_LIMIT_WAIT,
     bulk_body,
     normalize_update,
     optional_object_id,
     pair_bulk_results,
+    publish_body,
+    publish_targets,
     validate_object_id,
 )
 
@@ -128,6 +132,56 @@ class WebflowHook(PageMetaHook):
             for entry, page in pair_bulk_results(entries, returned):
                 self._warn_ignored_slug(entry, page, entry.get("localeId"))
         return response
+
+    # ------------------------------------------------------------------ sites and publishing
+    def get_site(self, site_id: str) -> dict[str, Any]:
+        """``GET /v2/sites/{site_id}``: the site, with ``lastPublished``, ``lastUpdated`` and ``customDomains``."""
+        return self.request_json("GET", self._site_path(site_id), call="get_site")
+
+    def list_custom_domains(self, site_id: str) -> list[dict[str, Any]]:
+        """``GET /v2/sites/{site_id}/custom_domains``: the list under ``customDomains``, each
+        ``{"id", "url", "lastPublished"}`` (empty for a site with only its webflow.io subdomain)."""
+        path = join(self._site_path(site_id), "custom_domains")
+        response = self.request_json("GET", path, call="list_custom_domains")
+        domains = response.get("customDomains")
+        if not isinstance(domains, list) or not all(isinstance(d, dict) for d in domains):
+            raise CMSInvalidResponseError(
+                "the Get Custom Domains response has no 'customDomains' list of objects",
+                cms=CMS, method="GET", url=self.redactor.url(self.base_url + path), call="list_custom_domains",
+            )
+        return domains
+
+    def publish_site(
+        self,
+        site_id: str,
+        *,
+        custom_domains: list[str] | None = None,
+        publish_to_webflow_subdomain: bool | None = None,
+        page_id: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /v2/sites/{site_id}/publish``: make the staged changes live; returns Webflow's answer
+        (``{"customDomains": [...], "publishToWebflowSubdomain", "publishScope"}``).
+
+        With neither ``custom_domains`` nor ``publish_to_webflow_subdomain`` it publishes to every
+        custom domain of the site (one :meth:`list_custom_domains` read) and to the Webflow
+        subdomain. ``custom_domains`` takes domain ids or host names (``www.example.com``, resolved
+        through :meth:`list_custom_domains`; an unknown one fails before the publish). ``page_id``
+        publishes that page only. Webflow allows one successful publish per minute: a 429 waits its
+        ``Retry-After``, else a minute, within the connection's retries.
+        """
+        validate_object_id(site_id, "site_id")
+        targets = publish_targets(custom_domains, publish_to_webflow_subdomain, page_id)
+        site_domains = self.list_custom_domains(site_id) if targets.needs_domain_list else None
+        body = publish_body(site_id, targets, site_domains)
+        return self.request_json(
+            "POST", join(self._site_path(site_id), "publish"), call="publish_site", json_body=body,
+            rate_limit_wait=PUBLISH_RATE_LIMIT_WAIT,
+        )
+
+    @staticmethod
+    def _site_path(site_id: str) -> str:
+        validate_object_id(site_id, "site_id")
+        return join("v2", "sites", segment(site_id, "site_id", cms=CMS))
 
     def _warn_ignored_slug(self, body: Mapping[str, Any], page: Any, locale_id: str | None) -> None:
         if "slug" not in body or not isinstance(page, Mapping) or page.get("slug") == body["slug"]:

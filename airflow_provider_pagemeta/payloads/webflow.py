@@ -8,8 +8,10 @@ compare exactly alike.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_pagemeta.core.validation import check_keys, invalid, require_bool, require_json, require_str
 from airflow_provider_pagemeta.payloads import json_equal
@@ -222,3 +224,222 @@ def pair_bulk_results(
             match = candidates[0]
         if match is not None:
             yield entry, match
+
+
+# ---------------------------------------------------------------------- publishing
+#: Webflow allows one successful publish per minute ("Site Publish operations are limited to one
+#: successful publish per minute") and does not document a ``Retry-After`` on that 429: without
+#: one, the publish waits this long before trying again (see ``core.retry``).
+PUBLISH_RATE_LIMIT_WAIT = 60.0
+
+#: A host name as Webflow lists custom domains (``www.example.com``): dot-separated labels of
+#: letters, digits and hyphens (punycode for international names).
+_HOST = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+@dataclass(frozen=True)
+class PublishTargets:
+    """Where a publish goes, checked before any request.
+
+    ``domains`` keeps the order given, each entry an id (24 hex digits) or a host name to resolve
+    through Get Custom Domains. ``everywhere`` is the default target (neither ``custom_domains``
+    nor ``publish_to_webflow_subdomain`` given): every custom domain plus the Webflow subdomain,
+    like the Designer's publish with every domain ticked.
+    """
+
+    domains: tuple[str, ...] | None
+    subdomain: bool | None
+    page_id: str | None
+
+    @property
+    def everywhere(self) -> bool:
+        return self.domains is None and self.subdomain is None
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(d for d in self.domains or () if not OBJECT_ID.fullmatch(d))
+
+    @property
+    def needs_domain_list(self) -> bool:
+        """True when the site's custom domains must be read first (one ``list_custom_domains``)."""
+        return self.everywhere or bool(self.hosts)
+
+
+def publish_targets(custom_domains: Any = None, publish_to_webflow_subdomain: Any = None,
+                    page_id: Any = None) -> PublishTargets:
+    """Check a publish's arguments; a target list that publishes nowhere is refused here, since
+    Webflow would answer it with 400 ``no_domains``."""
+    domains = None if custom_domains is None else _domain_entries(custom_domains)
+    subdomain = None if publish_to_webflow_subdomain is None else require_bool(
+        publish_to_webflow_subdomain, "publish_to_webflow_subdomain", cms=CMS)
+    targets = PublishTargets(domains, subdomain, optional_object_id(page_id, "page_id"))
+    if not targets.everywhere and not targets.domains and targets.subdomain is not True:
+        argument = "custom_domains" if domains is not None else "publish_to_webflow_subdomain"
+        raise invalid(
+            "this publish goes nowhere: give custom_domains (domain ids or host names such as www.example.com), "
+            "set publish_to_webflow_subdomain=True, or leave both unset to publish to every domain of the site",
+            argument, CMS,
+        )
+    return targets
+
+
+def _domain_entries(value: Any) -> tuple[str, ...]:
+    """``custom_domains`` as a tuple of ids and lower-case host names, each once, in order given."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise invalid(f"custom_domains must be a list of domain ids or host names, got {type(value).__name__}",
+                      "custom_domains", CMS)
+    entries: dict[str, None] = {}
+    for n, item in enumerate(value):
+        entries[_domain_entry(item, f"custom_domains[{n}]")] = None
+    return tuple(entries)
+
+
+def _domain_entry(item: Any, label: str) -> str:
+    if isinstance(item, str) and OBJECT_ID.fullmatch(item.strip()):
+        return item.strip()
+    host = _host(item)
+    if host is None:
+        shown = repr(item) if isinstance(item, str) else type(item).__name__
+        raise invalid(f"{label} must be a Webflow domain id (24 lowercase hex digits) or a host name such as "
+                      f"www.example.com, got {shown}", "custom_domains", CMS)
+    return host
+
+
+def _host(item: Any) -> str | None:
+    """A host name from ``www.example.com`` (a pasted ``https://www.example.com/`` is read as its host)."""
+    if not isinstance(item, str):
+        return None
+    text = item.strip().lower()
+    if "://" in text:
+        try:
+            text = urlsplit(text).hostname or ""
+        except ValueError:
+            return None
+    text = text.rstrip(".")
+    return text if _HOST.fullmatch(text) else None
+
+
+def publish_body(site_id: str, targets: PublishTargets,
+                 site_domains: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The ``POST /v2/sites/{site_id}/publish`` body: ``customDomains`` (ids), ``publishToWebflowSubdomain``
+    and ``pageId``, only the ones asked for.
+
+    ``site_domains`` is the site's Get Custom Domains list, needed (:attr:`PublishTargets.needs_domain_list`)
+    for the default target and to resolve host names. A host name, or an id, that is not one of the
+    site's domains is a ``CMSValidationError`` naming it, raised before the publish is sent.
+    """
+    body: dict[str, Any] = {}
+    if targets.everywhere:
+        ids = [str(d["id"]) for d in site_domains or [] if isinstance(d.get("id"), str)]
+        if ids:  # a site with only its webflow.io subdomain has none (an empty list is not sent)
+            body["customDomains"] = ids
+        body["publishToWebflowSubdomain"] = True
+    else:
+        if targets.domains is not None:
+            body["customDomains"] = _resolve(site_id, targets.domains, site_domains)
+        if targets.subdomain is not None:
+            body["publishToWebflowSubdomain"] = targets.subdomain
+    if targets.page_id is not None:
+        body["pageId"] = targets.page_id
+    return body
+
+
+def _resolve(site_id: str, entries: tuple[str, ...], site_domains: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    if site_domains is None:
+        return list(entries)  # ids only: Webflow itself checks them (400 invalid_domain)
+    by_host = {str(d.get("url", "")).lower().rstrip("."): d.get("id") for d in site_domains}
+    known_ids = {d.get("id") for d in site_domains}
+    listed = ", ".join(sorted(h for h in by_host if h)) or "none"
+    resolved: list[str] = []
+    for entry in entries:
+        domain_id = entry if OBJECT_ID.fullmatch(entry) else by_host.get(entry)
+        if not isinstance(domain_id, str) or domain_id not in known_ids:
+            raise invalid(f"custom_domains: {entry!r} is not a custom domain of site {site_id} "
+                          f"(its custom domains: {listed})", "custom_domains", CMS)
+        if domain_id not in resolved:
+            resolved.append(domain_id)
+    return resolved
+
+
+def publish_needed(changes: Any, argument: str = "changes") -> tuple[bool, str]:
+    """Whether an upstream result shows a change worth publishing, and why (for the log).
+
+    A change: ``True``; a bulk summary with ``updated > 0``; a single-page result with
+    ``"changed": True`` (what ``WebflowUpdatePageOperator`` returns); a non-empty list of page
+    ids; a whole number above 0; a list of any of those (a mapped task's results) in which one
+    shows a change. No change: ``False``, ``None``, ``0``, an empty list, a summary with
+    ``updated == 0``, ``"changed": False``, and any dry-run result (``"dry_run": True``: it wrote
+    nothing, so there is nothing new to publish). Anything else is a ``CMSValidationError``:
+    guessing would either publish on every run or never.
+    """
+    if isinstance(changes, str):
+        return publish_needed(read_changes(changes, argument), argument)
+    if changes is None or isinstance(changes, bool):
+        return bool(changes), f"{argument} is {changes}"
+    if isinstance(changes, int):
+        if changes < 0:
+            raise invalid(f"{argument} must not be negative, got {changes}", argument, CMS)
+        return changes > 0, f"{changes} change(s)"
+    if isinstance(changes, Mapping):
+        return _result_changed(changes, argument)
+    if isinstance(changes, Sequence):
+        return _any_changed(list(changes), argument)
+    raise invalid(f"{argument} must be an upstream result (a bulk summary, a page result, a list of page ids) "
+                  f"or True/False, got {type(changes).__name__}", argument, CMS)
+
+
+def read_changes(value: Any, argument: str = "changes") -> Any:
+    """``changes`` after templating: a rendered string (``"True"``/``"False"``, ``"None"``/empty, or
+    JSON from ``| tojson``) read back as the value it stands for; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("", "none", "null"):
+        return None
+    if stripped[:1] in ("[", "{") or stripped.isdigit():
+        import json
+
+        try:
+            return json.loads(stripped)
+        except (ValueError, RecursionError):
+            pass
+    shown = stripped if len(stripped) <= 80 else stripped[:77] + "..."
+    raise invalid(f"{argument} rendered to {shown!r}, which says neither yes nor no: pass the upstream task's "
+                  "XComArg itself (e.g. changes=update.output), True/False, or render it with `| tojson`",
+                  argument, CMS)
+
+
+def _result_changed(result: Mapping[str, Any], argument: str) -> tuple[bool, str]:
+    if result.get("dry_run") is True:
+        return False, "the upstream result is a dry run (nothing was written)"
+    if "updated" in result:
+        updated = result["updated"]
+        if isinstance(updated, bool) or not isinstance(updated, int):
+            raise invalid(f"{argument}['updated'] must be a whole number, got {updated!r}", argument, CMS)
+        return updated > 0, f"{updated} page(s) updated"
+    if "changed" in result:
+        changed = result["changed"]
+        if not isinstance(changed, bool):
+            raise invalid(f"{argument}['changed'] must be true or false, got {changed!r}", argument, CMS)
+        return changed, "the page changed" if changed else "the page was already up to date"
+    raise invalid(f"{argument} is a dict with neither 'updated' (a bulk summary) nor 'changed' (a single-page "
+                  "result), so it cannot say whether anything changed", argument, CMS)
+
+
+def _any_changed(results: list[Any], argument: str) -> tuple[bool, str]:
+    """A list of page ids, or of results (a mapped task's): a change when any shows one."""
+    if not results:
+        return False, f"{argument} is empty"
+    if all(isinstance(r, str) for r in results):
+        return True, f"{len(results)} page(s) listed"
+    verdicts = [(True, f"page {r} listed") if isinstance(r, str) else publish_needed(r, f"{argument}[{n}]")
+                for n, r in enumerate(results)]
+    changed = any(verdict for verdict, _why in verdicts)
+    reasons = [why for verdict, why in verdicts if verdict == changed]
+    shown = "; ".join(reasons[:5]) + (f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else "")
+    return changed, shown

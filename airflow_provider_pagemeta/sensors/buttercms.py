@@ -15,8 +15,9 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
+from airflow_provider_pagemeta.core.convert import to_bool
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
-from airflow_provider_pagemeta.payloads.buttercms import page_spec
+from airflow_provider_pagemeta.payloads.buttercms import CMS, page_spec
 from airflow_provider_pagemeta.triggers.buttercms import default_deferrable, defer_until_confirmed
 
 
@@ -30,7 +31,8 @@ class ButterCMSPageUpdateSensor(BaseSensorOperator):
     :param locale: the locale to read with ``expected_fields``.
     :param preview: read the latest draft (``True``, default: for updates sent as drafts) or the
         published page (``False``: for updates sent with ``status="published"``, so the sensor
-        passes only when visitors see the values).
+        passes only when visitors see the values; a page not published yet, 404 on that read, is
+        waited for). Templated: ``"{{ params.preview }}"`` renders to ``"True"``/``"False"``.
     :param deferrable: wait in the triggerer instead of holding a worker slot (default: Airflow's
         ``[operators] default_deferrable``).
     :param buttercms_conn_id: the ButterCMS connection.
@@ -40,7 +42,7 @@ class ButterCMSPageUpdateSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = (
-        "page_type", "page_slug", "expected_fields", "expected_fields_by_locale", "locale",
+        "page_type", "page_slug", "expected_fields", "expected_fields_by_locale", "locale", "preview",
     )
     ui_color = "#fff3c4"
 
@@ -72,7 +74,8 @@ class ButterCMSPageUpdateSensor(BaseSensorOperator):
     def _spec(self) -> dict[str, Any]:
         return page_spec(
             self.page_type, self.page_slug, expected_fields=self.expected_fields,
-            expected_fields_by_locale=self.expected_fields_by_locale, locale=self.locale, preview=self.preview,
+            expected_fields_by_locale=self.expected_fields_by_locale, locale=self.locale,
+            preview=to_bool(self.preview, "preview", cms=CMS),
         )
 
     def poke(self, context: Context) -> PokeReturnValue:

@@ -10,7 +10,11 @@ import pytest
 
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
-from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator, WebflowUpdatePageOperator
+from airflow_provider_pagemeta.operators.webflow import (
+    WebflowBulkUpdatePagesOperator,
+    WebflowPublishSiteOperator,
+    WebflowUpdatePageOperator,
+)
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 from tests.conftest import ROOT
 
@@ -115,23 +119,38 @@ def test_seo_updates_csv_targets_the_large_site_with_new_values(sandbox, pagemet
 def test_example_dag_updates_every_row_then_reports_unchanged(run_dag, sandbox, fx):
     rows = list(csv.DictReader(CSV_PATH.open(newline="", encoding="utf-8")))
     sandbox.config(webflow_rate_limit=100_000)  # the default 60/min would pace 240 writes over 4 minutes
+    first_row = rows[0]
+    live_before = sandbox.webflow_live(first_row["page_id"])
     first = run_dag("webflow_seo_refresh")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    puts = sandbox.writes("webflow")
+    *puts, publish = sandbox.writes("webflow")
+    # The refresh ends with one publish of the whole site (no custom domains: its webflow.io subdomain).
+    site_path = f"/webflow/v2/sites/{fx['large_site_id']}"
+    assert (publish["method"], publish["path"], publish["status"]) == ("POST", f"{site_path}/publish", 202)
+    assert publish["body"] == {"publishToWebflowSubdomain": True}
+    assert sandbox.webflow_live(first_row["page_id"]) == {
+        **live_before, "seo": {"title": first_row["seo_title"], "description": first_row["seo_description"]},
+        "openGraph": {"title": first_row["og_title"], "titleCopied": False,
+                      "description": first_row["og_description"], "descriptionCopied": False}}
     assert {p["path"] for p in puts} == {f"/webflow/v2/pages/{r['page_id']}" for r in rows}
     assert len(puts) == len(rows)
     by_path = {p["path"]: p["body"] for p in puts}
     assert by_path[f"/webflow/v2/pages/{rows[0]['page_id']}"]["seo"] == {
         "title": rows[0]["seo_title"], "description": rows[0]["seo_description"]}
-    lists = [r for r in sandbox.requests("webflow") if r["method"] == "GET"]
+    lists = [r for r in sandbox.requests("webflow") if r["method"] == "GET" and r["path"].endswith("/pages")]
     assert len(lists) == 2 * 10  # each of the two chunks lists the 1000-page site once
-    assert {r["path"] for r in lists} == {f"/webflow/v2/sites/{fx['large_site_id']}/pages"}  # the DAG's default
+    assert {r["path"] for r in lists} == {f"{site_path}/pages"}  # the DAG's default
+    # The publish's read (where to publish), then the site (its webflow.io name, for the task's link).
+    assert [r["path"] for r in sandbox.requests("webflow") if r["method"] == "GET" and r not in lists] == [
+        f"{site_path}/custom_domains", site_path]
     assert "SEO refresh: total=240, updated=240, unchanged=0, failed=0" in first.stdout + first.stderr
     sandbox.clear_requests()
     second = run_dag("webflow_seo_refresh")
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    assert sandbox.writes("webflow") == []
+    assert sandbox.writes("webflow") == []  # no PUT, and no publish: nothing changed
     assert "SEO refresh: total=240, updated=0, unchanged=240, failed=0" in second.stdout + second.stderr
+    assert "Nothing changed upstream (0 page(s) updated; 0 page(s) updated): not publishing" in (
+        second.stdout + second.stderr)
 
 
 def test_example_dag_structure_and_row_checks():
@@ -146,10 +165,13 @@ def test_example_dag_structure_and_row_checks():
     assert dag.dag_id == "webflow_seo_refresh"
     assert dag.schedule is None and dag.catchup is False
     assert dag.params["dry_run"] is False
-    assert {t.task_id for t in dag.tasks} == {"build_updates", "apply_updates", "report"}
+    assert {t.task_id for t in dag.tasks} == {"build_updates", "apply_updates", "report", "publish_site"}
     op = dag.get_task("apply_updates")
     assert op.operator_class is WebflowBulkUpdatePagesOperator
     assert op.partial_kwargs["dry_run"] == "{{ params.dry_run }}"
+    publish = dag.get_task("publish_site")
+    assert isinstance(publish, WebflowPublishSiteOperator) and publish.upstream_task_ids == {"apply_updates"}
+    assert publish.site_id == "{{ params.site_id }}" and publish.changes.operator is op
     row = {"page_id": "a" * 24, "seo_title": "T", "seo_description": "D", "og_title": "O", "og_description": "E"}
     assert module.row_to_update(row, 2)["open_graph"] == {
         "title": "O", "titleCopied": False, "description": "E", "descriptionCopied": False}

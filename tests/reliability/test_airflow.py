@@ -55,7 +55,9 @@ class Run:
 def runs(pagemeta_sandbox_server: SandboxServer, airflow_db: Path) -> Iterator[dict[str, Run]]:
     control = SandboxControl(pagemeta_sandbox_server.url)
     control.reset()
-    control.config(webflow_rate_limit=100_000)  # the default 60/min would pace 240 writes over 4 minutes
+    # The default 60/min would pace 240 writes over 4 minutes; several example DAGs publish, and a
+    # second publish of one site inside the default 60 s interval would wait out the rest of it.
+    control.config(webflow_rate_limit=100_000, webflow_publish_interval=1)
     env = {**os.environ, **connection_env(control.url, tokens=TOKENS)}
     recorded: dict[str, Run] = {}
 
