@@ -97,6 +97,9 @@ class ButterCMSPageUpdateTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = ButterCMSHook(buttercms_conn_id=self.buttercms_conn_id)
+        self.log.info("Waiting for %d ButterCMS page(s) to show the update, reading every %s s until %s",
+                      len(self.pages), self.poll_interval,
+                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.end_time)))
         try:
             payload: Mapping[str, Any] = await hook.await_pages(
                 self.pages, poll_interval=self.poll_interval, end_time=self.end_time
@@ -110,6 +113,9 @@ class ButterCMSPageUpdateTrigger(BaseTrigger):
             }
         finally:
             await hook.aclose()
+        # The status and the differing fields, never values: a page field may hold anything.
+        self.log.info("ButterCMS wait ended: %s (differing: %s)", payload.get("status"),
+                      list(payload.get("differing") or [])[:20])
         yield TriggerEvent(dict(payload))
 
 
