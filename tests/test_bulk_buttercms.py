@@ -6,12 +6,14 @@ import asyncio
 import logging
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 
+from airflow_provider_pagemeta._compat import AirflowException, TaskDeferred
 from airflow_provider_pagemeta.bulk import BulkFailedError
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSBulkUpdatePagesOperator
 from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
+
+pytestmark = pytest.mark.compat
 
 PAGES = "/buttercms/v2/pages/*"
 

@@ -16,8 +16,8 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import Asset, BaseOperator, Context
-from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_pagemeta._compat import AirflowException
 from airflow_provider_pagemeta.bulk import BulkItem, BulkRunner, Diff, WriteResult, non_negative_int, rows_from
 from airflow_provider_pagemeta.core import validation as v
 from airflow_provider_pagemeta.exceptions import CMSError, CMSValidationError

@@ -15,8 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
+from airflow_provider_pagemeta._compat import AirflowException, AirflowSensorTimeout
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook, page_spec
 
 #: Extra time given to Airflow's own deferral timeout beyond the trigger's deadline, so the
