@@ -15,6 +15,8 @@ from airflow_provider_pagemeta.hooks.buttercms import (
     page_spec,
 )
 
+pytestmark = pytest.mark.compat
+
 WRITE_TOKEN = "bc-test-write-token-0123456789abcdef"
 
 

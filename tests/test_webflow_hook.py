@@ -13,6 +13,8 @@ from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSNotFoundError,
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook, normalize_update, page_diff
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 
+pytestmark = pytest.mark.compat
+
 NEW_SEO = {"title": "Pricing that scales | Orbit", "description": "Plans for every team size."}
 
 

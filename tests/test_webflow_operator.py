@@ -14,6 +14,8 @@ from airflow_provider_pagemeta.hooks.webflow import WebflowHook
 from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator, WebflowUpdatePageOperator
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 
+pytestmark = pytest.mark.compat
+
 CSV_PATH = Path(__file__).resolve().parent.parent / "dags_examples" / "data" / "seo_updates.csv"
 SEO = {"title": "Careers at Orbit | Join the crew", "description": "Open roles across three continents."}
 
