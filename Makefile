@@ -1,6 +1,7 @@
 # airflow-provider-pagemeta — every command a newcomer needs.
-#   make demo   run every example DAG against the local sandbox
-#   make test   ruff + mypy + pytest
+#   make demo          run every example DAG against the local sandbox
+#   make test          ruff + mypy + pytest
+#   make test-compat   the built wheel against the oldest and newest supported Airflow
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ PKG := airflow_provider_pagemeta
 
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: bootstrap test lint typecheck pytest demo bench sandbox clean e2e test-ui dist soak
+.PHONY: bootstrap test test-compat compat-lock lint typecheck pytest demo bench sandbox clean e2e test-ui dist soak
 
 bootstrap: $(STAMP) $(BYTECODE)
 
@@ -42,6 +43,15 @@ pytest: bootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The wheel in fresh venvs of the floor's latest patch and the newest Airflow (scripts/compat/constraints-airflow-*.txt):
+# every module imports, every example DAG parses, and the tests marked `compat` pass there.
+test-compat: bootstrap
+	$(PY) scripts/compat/run.py $(PYTEST_ARGS)
+
+# Re-resolve those lock files (all, or VERSIONS="3.1.8 3.3.2"); add a version by naming it here.
+compat-lock: bootstrap
+	$(PY) scripts/compat/run.py --lock $(VERSIONS)
 
 demo: bootstrap
 	$(PY) scripts/demo.py
@@ -76,4 +86,4 @@ sandbox: bootstrap
 	$(PY) -m $(PKG).sandbox --port $${PORT:-8765}
 
 clean:
-	rm -rf .airflow .e2e .pytest_cache .mypy_cache .ruff_cache build dist
+	rm -rf .airflow .e2e .compat .pytest_cache .mypy_cache .ruff_cache build dist

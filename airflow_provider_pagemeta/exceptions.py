@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow_provider_pagemeta._compat import AirflowException, AirflowFailException
 
 __all__ = [
     "CMSAuthError",

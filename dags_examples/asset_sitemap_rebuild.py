@@ -43,7 +43,8 @@ with DAG(
     @task
     def rebuild_sitemap(triggering_asset_events: Mapping[Any, Any] | None = None) -> dict[str, Any]:
         """Re-list only the changed pages (here: log them and return them as the XCom)."""
-        events = list((triggering_asset_events or {}).get(SEO_CHANGES, []))
+        # Indexed, not looked up in a dict: an Asset is unhashable on Airflow 3.1.
+        events = list(triggering_asset_events[SEO_CHANGES]) if triggering_asset_events else []
         if not events:
             print("No triggering asset event (a manual run): no page changed, nothing to rebuild")
             return {"events": 0, "changed_pages": []}

@@ -157,6 +157,7 @@ def _create_asset_triggered_run() -> str:
     return str(rows[0][0])
 
 
+@pytest.mark.compat
 def test_consumer_without_a_triggering_event_does_nothing(run_dag: Any, sandbox: Any) -> None:
     result = run_dag(CONSUMER)
     _ok(result)

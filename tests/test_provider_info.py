@@ -13,6 +13,8 @@ from airflow_provider_pagemeta import __version__
 from airflow_provider_pagemeta.get_provider_info import get_provider_info
 from tests.conftest import AIRFLOW_BIN
 
+pytestmark = pytest.mark.compat
+
 CONN_TYPES = {
     "webflow": "airflow_provider_pagemeta.hooks.webflow.WebflowHook",
     "buttercms": "airflow_provider_pagemeta.hooks.buttercms.ButterCMSHook",

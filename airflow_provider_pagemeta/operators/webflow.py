@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_pagemeta import NOTSET, is_notset
+from airflow_provider_pagemeta._compat import AirflowSkipException
 from airflow_provider_pagemeta.assets import add_alias_outlet, emit_changed_pages
 from airflow_provider_pagemeta.bulk.engine import BulkRunner
 from airflow_provider_pagemeta.bulk.webflow import WebflowBulkAdapter

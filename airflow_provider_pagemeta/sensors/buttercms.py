@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
+from airflow_provider_pagemeta._compat import AirflowException, AirflowSensorTimeout
 from airflow_provider_pagemeta.core.convert import to_bool
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.payloads.buttercms import CMS, page_spec

@@ -7,12 +7,14 @@ import json
 import logging
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
 
+from airflow_provider_pagemeta._compat import AirflowException, TaskDeferred
 from airflow_provider_pagemeta.bulk.engine import BulkFailedError
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSBulkUpdatePagesOperator
 from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
+
+pytestmark = pytest.mark.compat
 
 PAGES = "/buttercms/v2/pages/*"
 

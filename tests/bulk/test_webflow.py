@@ -12,6 +12,8 @@ from airflow_provider_pagemeta.bulk.engine import BulkFailedError
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator
 
+pytestmark = pytest.mark.compat
+
 PUT = "/webflow/v2/pages/*"
 
 

@@ -28,6 +28,8 @@ from airflow_provider_pagemeta.exceptions import (
 )
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 
+pytestmark = pytest.mark.compat
+
 TOKEN = "cp-7c1d9e3f5a2b4c6d8e0f1a2b3c4d5e6f"
 PATH = "/webflow/core-probe/thing"
 OK = {"status": 200, "body": {"ok": True}}

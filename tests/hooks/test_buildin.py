@@ -18,6 +18,8 @@ from airflow_provider_pagemeta.hooks.buildin import BuildinHook
 from airflow_provider_pagemeta.payloads.buildin import changes_to_apply
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
+pytestmark = pytest.mark.compat
+
 PLAN = "11111111-1111-4111-8111-111111111111"
 NOTES = "22222222-2222-4222-8222-222222222222"
 MISSING = "44444444-4444-4444-8444-444444444444"

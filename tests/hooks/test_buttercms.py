@@ -11,6 +11,8 @@ from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSNotFoundError,
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.payloads.buttercms import differing_fields, page_differences, page_spec
 
+pytestmark = pytest.mark.compat
+
 WRITE_TOKEN = "bc-test-write-token-0123456789abcdef"
 
 

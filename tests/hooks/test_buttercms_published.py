@@ -18,13 +18,15 @@ import asyncio
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
 
+from airflow_provider_pagemeta._compat import AirflowSensorTimeout, TaskDeferred
 from airflow_provider_pagemeta.exceptions import CMSNotFoundError
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSBulkUpdatePagesOperator, ButterCMSUpdatePageOperator
 from airflow_provider_pagemeta.sensors.buttercms import ButterCMSPageUpdateSensor
 from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
+
+pytestmark = pytest.mark.compat
 
 DRAFT_HEADLINE = "FAQ (draft)"  # what faq/faq's draft already shows
 LIVE_HEADLINE = "Frequently Asked Questions"

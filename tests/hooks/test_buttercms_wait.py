@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_pagemeta._compat import AirflowException, AirflowSensorTimeout, TaskDeferred
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSUpdatePageOperator
 from airflow_provider_pagemeta.payloads.buttercms import page_spec
 from airflow_provider_pagemeta.sensors.buttercms import ButterCMSPageUpdateSensor
 from airflow_provider_pagemeta.triggers.buttercms import ButterCMSPageUpdateTrigger
+
+pytestmark = pytest.mark.compat
 
 SEO = {"en": {"seo": {"title": "New EN"}}, "es": {"seo": {"title": "Nuevo ES"}}}
 CLASSPATH = "airflow_provider_pagemeta.triggers.buttercms.ButterCMSPageUpdateTrigger"
@@ -239,11 +242,31 @@ def test_operator_validates_before_any_request(sandbox, conns, kwargs, argument)
 
 # ---------------------------------------------------------------------- example DAG
 @pytest.mark.dags
-def test_example_dag_publishes_both_locales_through_the_deferrable_sensor(run_dag, sandbox, conns):
-    # Long enough that the sensor's first check on the worker always sees the old values and
-    # defers, however slow the machine is; the trigger then waits for the change to land.
-    sandbox.config(buttercms_apply_delay=6)
-    result = run_dag("buttercms_publish")
+def test_example_dag_publishes_both_locales_through_the_deferrable_sensor(
+    run_dag, sandbox, conns, pagemeta_sandbox_server
+):
+    # The write is held back until the trigger is seen polling, so the sensor's check on the worker
+    # always sees the old values and defers, however long the task start-up takes (a fixed apply
+    # delay of 6 s, then 15 s, was too short on a loaded 2-core machine). Then it lands, by moving
+    # the sandbox's clock past its due time, and the trigger confirms it.
+    sandbox.config(buttercms_apply_delay=3600)
+    state = pagemeta_sandbox_server.app.state
+    real_clock = state.clock
+
+    def reads_after_the_write() -> int:
+        log = [r for r in list(state.requests) if r["path"].startswith("/buttercms/")]
+        write = next((i for i, r in enumerate(log) if r["method"] not in ("GET", "HEAD")), None)
+        return 0 if write is None else sum(r["method"] == "GET" for r in log[write + 1 :])
+
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run_dag, "buttercms_publish")
+        try:
+            # At most 2 reads are the worker's check (one per locale); more means the trigger polls.
+            wait_until(lambda: reads_after_the_write() > 2 or running.done(), timeout=300)
+            state.clock = lambda: real_clock() + 7200
+            result = running.result(timeout=300)
+        finally:
+            state.clock = real_clock
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "running trigger in line" in result.stdout + result.stderr
     writes = sandbox.writes("buttercms")

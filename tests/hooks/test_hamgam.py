@@ -16,6 +16,8 @@ from airflow_provider_pagemeta.exceptions import (
 from airflow_provider_pagemeta.hooks.hamgam import HamgamHook
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS, SandboxControl
 
+pytestmark = pytest.mark.compat
+
 TOKEN = SANDBOX_TOKENS["hamgam"]
 BASE = "/hamgam/api/pages/base"
 

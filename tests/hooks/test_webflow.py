@@ -14,6 +14,8 @@ from airflow_provider_pagemeta.hooks.webflow import WebflowHook
 from airflow_provider_pagemeta.payloads.webflow import normalize_update, page_diff
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 
+pytestmark = pytest.mark.compat
+
 NEW_SEO = {"title": "Pricing that scales | Orbit", "description": "Plans for every team size."}
 
 

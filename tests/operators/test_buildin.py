@@ -12,6 +12,8 @@ from airflow_provider_pagemeta.exceptions import CMSConflictError, CMSValidation
 from airflow_provider_pagemeta.operators.buildin import BuildinUpdatePageOperator
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
+pytestmark = pytest.mark.compat
+
 PLAN = "11111111-1111-4111-8111-111111111111"
 COVER = {"type": "external", "external": {"url": "https://example.com/cover.png"}}
 

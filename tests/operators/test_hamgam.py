@@ -11,6 +11,8 @@ from airflow_provider_pagemeta.operators.hamgam import HamgamUpdatePageMetaOpera
 from airflow_provider_pagemeta.payloads.hamgam import plan_page_meta
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
+pytestmark = pytest.mark.compat
+
 BASE = "/hamgam/api/pages/base"
 DESCRIPTION = "Logitech accessories, delivered tomorrow."  # demo page 38's meta_description
 

@@ -18,6 +18,8 @@ from airflow_provider_pagemeta.operators.webflow import (
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.compat
+
 CSV_PATH = ROOT / "dags_examples" / "data" / "seo_updates.csv"
 SEO = {"title": "Careers at Orbit | Join the crew", "description": "Open roles across three continents."}
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 from airflow.sdk import Asset, AssetAlias
-from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_pagemeta import NOTSET
+from airflow_provider_pagemeta._compat import AirflowSkipException
 from airflow_provider_pagemeta.assets import ALIAS_PREFIX
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
@@ -24,6 +24,8 @@ from airflow_provider_pagemeta.operators.webflow import (
 )
 from airflow_provider_pagemeta.payloads.webflow import publish_needed
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
+
+pytestmark = pytest.mark.compat
 
 PAGE = "1a899e75168b8b70a16df7fa"
 SUMMARY = {"total": 4, "updated": 3, "unchanged": 1, "failed": 0, "skipped": 0, "failures": [], "requests": 4,

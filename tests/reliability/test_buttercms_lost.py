@@ -13,9 +13,9 @@ import time
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_pagemeta._compat import AirflowException, AirflowSensorTimeout, TaskDeferred
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSUpdatePageOperator
 from airflow_provider_pagemeta.sandbox.control import SandboxControl
