@@ -66,7 +66,9 @@ class PlannedWrite:
 class WriteResult:
     """What a write reports per item: an error (None for success) and, when they differ from the
     planned diff, the changes that landed (re-diffed after a conflict, or the part written
-    before a failure)."""
+    before a failure). A success whose ``changes`` is ``{}`` (not None) means the page turned out
+    to match already when it was written (someone made the same change in between): it counts
+    as unchanged, not updated."""
 
     item: BulkItem
     error: BaseException | None = None
@@ -363,7 +365,10 @@ class BulkRunner:
         for result in results:
             planned = planned_by_index.pop(result.item.index)
             changes = result.changes if result.changes is not None else planned.changes
-            if result.error is None:
+            if result.error is None and result.changes == {}:
+                outcome.unchanged += 1  # matched by the time it was written: nothing was changed
+                progress.step()
+            elif result.error is None:
                 outcome.updated.append(result.item.key)
                 self._record(result.item, "applied", changes)
                 progress.step()
