@@ -232,6 +232,7 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
             ButterCMSBulkAdapter(hook, log=self.log.info),
             skip_unchanged=to_bool(self.skip_unchanged, "skip_unchanged", cms=CMS),
             dry_run=dry_run, max_failures=max_failures, log=self.log.info,
+            pacer=hook.pacer,  # also looks the connection up now: a missing one fails the task, not each page
         )
         summary = runner.run(rows)
         if dry_run or not self.wait_for_completion or not runner.changed:

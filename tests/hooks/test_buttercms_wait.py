@@ -227,7 +227,7 @@ def test_deferrable_operator_patches_once_then_defers_and_completes(sandbox, con
     ({"fields": {"a": 1}, "status": "live"}, "status"),
     ({"fields": {"a": 1}, "poll_interval": 0}, "poll_interval"),
     ({"fields": {"a": 1}, "timeout": "nan"}, "timeout"),
-    ({"fields": {"a": 1}, "timeout": "١٠"}, "timeout"),  # Arabic-Indic "10": not ASCII digits
+    ({"fields": {"a": 1}, "timeout": "\u0661\u0660"}, "timeout"),  # Arabic-Indic "10": not ASCII digits
 ])
 def test_operator_validates_before_any_request(sandbox, conns, kwargs, argument):
     op = ButterCMSUpdatePageOperator(task_id="v", page_type="faq", page_slug="faq", **kwargs)
