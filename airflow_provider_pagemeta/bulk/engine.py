@@ -308,8 +308,13 @@ class BulkRunner:
     def _plan_all(self, items: list[BulkItem], outcome: BulkOutcome) -> list[PlannedWrite]:
         if not self.reads_needed:
             return [PlannedWrite(item, None, {}) for item in items]
-        self._prefetch(items)
         progress = self._progress(len(items), "reads")
+        stop = self._prefetch(items)
+        if stop is not None and items:  # every single read would meet it too: the first page fails, no more
+            self._failed(items[0], stop, {}, outcome)
+            progress.step(failed=True)
+            self._skip_rest(len(items) - 1, outcome)
+            return []
         planned: list[PlannedWrite] = []
         for position, item in enumerate(items):
             if outcome.stop_reason is not None:
@@ -323,12 +328,17 @@ class BulkRunner:
     def _progress(self, total: int, what: str) -> Progress:
         return Progress(total, self.log, every_seconds=self.progress_seconds, label=f"{self.adapter.cms} {what}")
 
-    def _prefetch(self, items: list[BulkItem]) -> None:
+    def _prefetch(self, items: list[BulkItem]) -> BaseException | None:
+        """Read in bulk; returns the error when it stops the run (auth, a spent quota)."""
         try:
             self.adapter.prefetch(items)
-        except Exception as exc:  # the single reads will say what is wrong, page by page
+        except Exception as exc:
+            if isinstance(exc, CMSAuthError) or waits_too_long(exc):
+                return exc
+            # Anything else: the single reads will say what is wrong, page by page.
             self.log("%s: reading pages in bulk failed (%s); reading them one by one",
                      self.adapter.cms, self._describe(exc))
+        return None
 
     def _plan(self, item: BulkItem, outcome: BulkOutcome, progress: Progress) -> PlannedWrite | None:
         """Read and diff one page; None when there is nothing to write (or it failed)."""

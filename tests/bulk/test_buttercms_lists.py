@@ -117,7 +117,8 @@ def test_an_auth_failure_on_the_listing_stops_the_run(sandbox, products, monkeyp
         run(rows(products["slugs"][:5], "Nope"))
     summary = info.value.summary
     assert (summary["failed"], summary["skipped"], summary["updated"]) == (1, 4, 0)
-    assert summary["requests"] == len(sandbox.requests("buttercms")) == 2  # the listing, one read: then stop
+    assert summary["requests"] == len(sandbox.requests("buttercms")) == 1  # the listing: then stop
+    assert summary["failures"][0]["page"] == "product/product-0000" and summary["failures"][0]["status_code"] == 401
     assert sandbox.writes("buttercms") == []
 
 
