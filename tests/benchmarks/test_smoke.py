@@ -45,7 +45,7 @@ def test_smoke_run_reports_every_benchmark(tmp_path: Path) -> None:
         assert entry["met"] is None, bench_id  # smoke sizes judge nothing
         assert "error" not in entry["details"], (bench_id, entry["details"])
         assert entry["target"], bench_id
-    assert results["B4"]["value"] == 0 and results["B4"]["details"]["list_requests"] == 10
+    assert results["B4"]["value"] == 0 and results["B4"]["details"]["list_requests"] == 2  # 120 rows: 2 pages of 100
     assert results["B7"]["value"] == 2  # 120 pages -> two PATCH /beta/pages
     assert results["B3"]["details"]["responses_429"] == 0
     assert results["B6"]["details"]["incomplete"] == 0
