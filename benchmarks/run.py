@@ -39,19 +39,24 @@ DESCRIPTIONS = {
     "B6": "500 ButterCMS triggers in one event loop: wall / one trigger's wall",
     "B7": "1000 Webflow updates with use_bulk_endpoint=True: write requests",
     "B8": "update_page_settings x1000: WebflowHook / official Webflow SDK 2.0.0 (wall ratio)",
+    "B9": "10,000 Webflow pages at 60 req / 6 s, changed run and no-op rerun: wall / (requests / rate)",
+    "B10": "1,000 ButterCMS pages of one type: calls of a changed run (and of a no-op rerun)",
+    "B11": "500 Hamgam + 500 Buildin pages on a real scheduler: mapped run / bulk run (the smaller ratio)",
 }
 
 
 def registry() -> dict[str, Bench]:
     """Imported lazily so ``--only`` does not pay for benchmarks it does not run."""
+    from benchmarks.bulk_scheduler import bench_b11
     from benchmarks.http_overhead import bench_b1, bench_b8
     from benchmarks.parse_cost import bench_b5
+    from benchmarks.request_floor import bench_b9, bench_b10
     from benchmarks.scheduler import bench_b2
     from benchmarks.triggers import bench_b6
     from benchmarks.webflow_bulk import bench_b3, bench_b4_b7
 
     return {"B1": bench_b1, "B2": bench_b2, "B3": bench_b3, "B4+B7": bench_b4_b7, "B5": bench_b5,
-            "B6": bench_b6, "B8": bench_b8}
+            "B6": bench_b6, "B8": bench_b8, "B9": bench_b9, "B10": bench_b10, "B11": bench_b11}
 
 
 def machine() -> dict[str, Any]:
@@ -80,9 +85,15 @@ def fmt_value(entry: dict[str, Any]) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
 
 
+def bench_order(bench_id: str) -> tuple[int, str]:
+    """B1, B2, ..., B10, B11 in numeric order (``machine`` and other keys last)."""
+    digits = bench_id[1:]
+    return (int(digits), "") if bench_id.startswith("B") and digits.isdigit() else (10**6, bench_id)
+
+
 def table(results: dict[str, Any]) -> str:
     rows = [("id", "value", "target", "met", "what")]
-    for bench_id in sorted(k for k in results if k.startswith("B")):
+    for bench_id in sorted((k for k in results if k.startswith("B")), key=bench_order):
         entry = results[bench_id]
         met = {True: "yes", False: "NO", None: "-"}[entry.get("met")]
         rows.append((bench_id, fmt_value(entry), str(entry.get("target")), met, DESCRIPTIONS.get(bench_id, "")))
@@ -134,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     info["loadavg_at_end"] = list(os.getloadavg())
     info["total_seconds"] = round(time.monotonic() - started, 1)
     info["smoke"] = args.smoke
-    results = {k: results[k] for k in sorted(results)}
+    results = {k: results[k] for k in sorted(results, key=bench_order)}
     results["machine"] = info
     args.output.write_text(json.dumps(results, indent=2))
     print()

@@ -3,19 +3,31 @@
 Each row is one Write API update; the read it is compared with is the version the update
 changes: the draft (``preview=1``) for drafts, the published page for ``status="published"``,
 which is also the read a wait confirms it on.
+
+ButterCMS bills every call against the plan's monthly quota, so current values come from List
+Pages (100 pages per call): one listing per page type, locale and read (draft or published), so N
+pages of one type cost ceil(N/100) reads instead of N. A page is read singly when listing cannot
+be cheaper: a row whose ``page_type`` is ``*`` (that listing holds Single Pages only), the only
+row of its listing, a page the listing does not hold, and the rest of a listing once reading on
+would cost more calls than the pages still missing (a page type of 20,000 pages with 50 of them
+to update costs at most 51 reads, not 200).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult, write_each
 from airflow_provider_pagemeta.core import validation as v
-from airflow_provider_pagemeta.exceptions import CMSValidationError
+from airflow_provider_pagemeta.core.retry import waits_too_long
+from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSError, CMSValidationError
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
 from airflow_provider_pagemeta.payloads.buttercms import (
+    ANY_PAGE_TYPE,
     CMS,
+    LIST_PAGE_SIZE_MAX,
     page_differences,
     page_spec,
     preview_for,
@@ -25,6 +37,9 @@ from airflow_provider_pagemeta.payloads.buttercms import (
 
 ROW_KEYS = frozenset({"page_type", "page_slug", "fields", "fields_by_locale", "status", "locale"})
 _ABSENT = object()
+
+#: One listing: page type, locale (None: the account's default) and whether it reads drafts.
+ListingKey = tuple[str, "str | None", bool]
 
 
 def value_at(data: Any, path: str) -> Any:
@@ -37,13 +52,17 @@ def value_at(data: Any, path: str) -> Any:
 
 
 class ButterCMSBulkAdapter:
-    """One read per page and locale, one PATCH per page."""
+    """Reads by listing (one read per page and locale where a listing cannot help), one PATCH
+    per page."""
 
     cms = CMS
     write_batch_size = 1
 
-    def __init__(self, hook: ButterCMSHook) -> None:
+    def __init__(self, hook: ButterCMSHook, *, log: Callable[..., None] | None = None) -> None:
         self.hook = hook
+        self.log = log or (lambda *args: None)
+        #: Pages found by listing, per listing and slug (only the pages the rows name are kept).
+        self._listed: dict[ListingKey, dict[str, dict[str, Any]]] = {}
 
     def prepare(self, rows: Sequence[Any]) -> list[BulkItem]:
         items: list[BulkItem] = []
@@ -89,10 +108,62 @@ class ButterCMSBulkAdapter:
         return BulkItem(index=index, key=key, target=target, spec=spec, page=page)
 
     def prefetch(self, items: Sequence[BulkItem]) -> None:
-        return None
+        for key, slugs in self._listings(items).items():
+            self._listed[key] = self._list(key, slugs)
+
+    @staticmethod
+    def _listings(items: Sequence[BulkItem]) -> dict[ListingKey, set[str]]:
+        """The slugs each listing is read for; a listing wanted for one page only is left out (a
+        single read costs one call too, and always finds it)."""
+        wanted: dict[ListingKey, set[str]] = {}
+        for item in items:
+            spec = item.spec
+            if spec["page_type"] == ANY_PAGE_TYPE:
+                continue
+            for locale in spec_locales(spec):
+                wanted.setdefault((str(spec["page_type"]), locale, bool(spec["preview"])), set()).add(
+                    str(spec["page_slug"]))
+        return {key: slugs for key, slugs in wanted.items() if len(slugs) > 1}
+
+    def _list(self, key: ListingKey, slugs: set[str]) -> dict[str, dict[str, Any]]:
+        """List one page type until every wanted slug is found, or until the calls left would
+        outnumber the pages still missing (those are then read singly). A listing that fails for
+        another reason than auth or a spent quota leaves its pages to single reads as well."""
+        page_type, locale, preview = key
+        listing = self.hook.list_pages(page_type, locale=locale, preview=preview, page_size=LIST_PAGE_SIZE_MAX)
+        found: dict[str, dict[str, Any]] = {}
+        seen = 0
+        try:
+            for page in listing:
+                seen += 1
+                slug = page.get("slug")
+                if slug in slugs:
+                    found[str(slug)] = page
+                if len(found) == len(slugs):
+                    break
+                if seen == listing.fetched and listing.count is not None:  # the end of one answer
+                    calls_left = math.ceil(max(0, listing.count - seen) / listing.page_size)
+                    if calls_left > len(slugs) - len(found):
+                        break
+        except CMSError as exc:
+            if isinstance(exc, CMSAuthError) or waits_too_long(exc):
+                raise  # every later call meets it too: the engine stops the run
+            self.log("ButterCMS: listing %s pages failed (%s); reading them one by one",
+                     page_type, self.hook.redactor.text(str(exc)))
+        self.log("ButterCMS: listed %s (%s, %s) in %d call(s): %d of %d page(s) found",
+                 page_type, locale or "default locale", "drafts" if preview else "published",
+                 listing.calls, len(found), len(slugs))
+        return found
 
     def read(self, item: BulkItem) -> Any:
-        return self.hook.read_spec_pages(item.spec)  # a never-published page reads as {} on the published read
+        spec = item.spec
+        listed = {locale: self._listed.get((str(spec["page_type"]), locale, bool(spec["preview"])), {})
+                  .get(str(spec["page_slug"])) for locale in spec_locales(spec)}
+        if all(page is not None for page in listed.values()):
+            return listed
+        # Not listed (see the module docstring): read on its own, where a never-published page
+        # reads as {} on the published read.
+        return self.hook.read_spec_pages(spec)
 
     def diff(self, item: BulkItem, current: Any) -> Diff:
         changes: Diff = {}

@@ -66,7 +66,9 @@ class PlannedWrite:
 class WriteResult:
     """What a write reports per item: an error (None for success) and, when they differ from the
     planned diff, the changes that landed (re-diffed after a conflict, or the part written
-    before a failure)."""
+    before a failure). A success whose ``changes`` is ``{}`` (not None) means the page turned out
+    to match already when it was written (someone made the same change in between): it counts
+    as unchanged, not updated."""
 
     item: BulkItem
     error: BaseException | None = None
@@ -306,8 +308,13 @@ class BulkRunner:
     def _plan_all(self, items: list[BulkItem], outcome: BulkOutcome) -> list[PlannedWrite]:
         if not self.reads_needed:
             return [PlannedWrite(item, None, {}) for item in items]
-        self._prefetch(items)
         progress = self._progress(len(items), "reads")
+        stop = self._prefetch(items)
+        if stop is not None and items:  # every single read would meet it too: the first page fails, no more
+            self._failed(items[0], stop, {}, outcome)
+            progress.step(failed=True)
+            self._skip_rest(len(items) - 1, outcome)
+            return []
         planned: list[PlannedWrite] = []
         for position, item in enumerate(items):
             if outcome.stop_reason is not None:
@@ -321,12 +328,17 @@ class BulkRunner:
     def _progress(self, total: int, what: str) -> Progress:
         return Progress(total, self.log, every_seconds=self.progress_seconds, label=f"{self.adapter.cms} {what}")
 
-    def _prefetch(self, items: list[BulkItem]) -> None:
+    def _prefetch(self, items: list[BulkItem]) -> BaseException | None:
+        """Read in bulk; returns the error when it stops the run (auth, a spent quota)."""
         try:
             self.adapter.prefetch(items)
-        except Exception as exc:  # the single reads will say what is wrong, page by page
+        except Exception as exc:
+            if isinstance(exc, CMSAuthError) or waits_too_long(exc):
+                return exc
+            # Anything else: the single reads will say what is wrong, page by page.
             self.log("%s: reading pages in bulk failed (%s); reading them one by one",
                      self.adapter.cms, self._describe(exc))
+        return None
 
     def _plan(self, item: BulkItem, outcome: BulkOutcome, progress: Progress) -> PlannedWrite | None:
         """Read and diff one page; None when there is nothing to write (or it failed)."""
@@ -363,7 +375,10 @@ class BulkRunner:
         for result in results:
             planned = planned_by_index.pop(result.item.index)
             changes = result.changes if result.changes is not None else planned.changes
-            if result.error is None:
+            if result.error is None and result.changes == {}:
+                outcome.unchanged += 1  # matched by the time it was written: nothing was changed
+                progress.step()
+            elif result.error is None:
                 outcome.updated.append(result.item.key)
                 self._record(result.item, "applied", changes)
                 progress.step()

@@ -23,16 +23,17 @@ MAX_PAGES = 10_000
 class Paging:
     """The guard of one listing; see the module docstring for the why."""
 
-    def __init__(self, cms: str, call: str, *, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, cms: str, call: str, *, max_pages: int = MAX_PAGES, method: str = "GET") -> None:
         self.cms = cms
         self.call = call
+        self.method = method  # a listing may be a POST (Buildin's database query)
         self.max_pages = max_pages
         self.pages = 0
         self._requests: set[Hashable] = set()
         self._items: set[Hashable] = set()
 
     def error(self, message: str) -> CMSInvalidResponseError:
-        return CMSInvalidResponseError(message, cms=self.cms, method="GET", call=self.call)
+        return CMSInvalidResponseError(message, cms=self.cms, method=self.method, call=self.call)
 
     def before_request(self, key: Hashable) -> None:
         """Refuse a request the listing already sent (a looping ``next`` or cursor) or one too many."""

@@ -9,11 +9,12 @@ arguments are checked, lives in :mod:`airflow_provider_pagemeta.payloads.buildin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from airflow_provider_pagemeta import NOTSET, ArgNotSet
 from airflow_provider_pagemeta.core.hook import PageMetaHook
+from airflow_provider_pagemeta.core.paging import Paging
 from airflow_provider_pagemeta.core.paths import join
 from airflow_provider_pagemeta.core.validation import invalid
 from airflow_provider_pagemeta.exceptions import CMSConflictError, CMSError
@@ -25,7 +26,9 @@ from airflow_provider_pagemeta.payloads.buildin import (
     check_if_match,
     check_max_conflicts,
     conflict_exhausted,
+    database_query_path,
     page_path,
+    query_body,
     version_token,
 )
 
@@ -64,6 +67,49 @@ class BuildinHook(PageMetaHook):
         path = page_path(page_id)
         reply, page = self.request_json_response("GET", path, call="get_page")
         return page, version_token(reply.headers, page)
+
+    def query_database(
+        self,
+        database_id: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        sorts: Sequence[Mapping[str, Any]] | None = None,
+        page_size: int = 100,
+    ) -> Iterator[dict[str, Any]]:
+        """Every page (database record) a query matches: ``POST /v2/databases/{id}/query``,
+        following ``next_cursor`` while ``has_more``.
+
+        Arguments are checked now, requests happen as the iterator is consumed. The cursor is
+        opaque and sent back as given; a cursor that repeats, or ``has_more`` without one, is a
+        ``CMSInvalidResponseError`` rather than a loop. A filter or sort the server does not take
+        is a ``CMSValidationError`` whose ``code`` is Buildin's (``unsupported_filter``,
+        ``unsupported_sort``, ``validation_error``).
+
+        :param filter: Buildin's filter object, e.g. ``{"property": "SEO status", "select":
+            {"equals": "needs refresh"}}`` (``and``/``or`` compounds nest others).
+        :param sorts: ``[{"property": "Name", "direction": "ascending"}]`` or
+            ``[{"timestamp": "last_edited_time", "direction": "descending"}]``.
+        :param page_size: records per request, 1 to 100 (the most the API allows, and the fewest
+            requests).
+        """
+        path = database_query_path(database_id)
+        body = query_body(filter, sorts, page_size)
+        return self._iter_query(path, body)
+
+    def _iter_query(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        paging = Paging(CMS, "query_database", method="POST")
+        cursor: str | None = None
+        while True:
+            paging.before_request(cursor)
+            request_body = {**body, "start_cursor": cursor} if cursor is not None else body
+            reply = self.request_json("POST", path, call="query_database", json_body=request_body)
+            yield from paging.items(reply.get("results"), "results", lambda page: str(page.get("id")))
+            if reply.get("has_more") is not True:
+                return
+            following = reply.get("next_cursor")
+            if not isinstance(following, str) or not following:
+                raise paging.error("has_more is true but next_cursor is missing: the query cannot go on")
+            cursor = following
 
     # ------------------------------------------------------------------ writes
     def update_page(

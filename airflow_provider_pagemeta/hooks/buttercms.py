@@ -13,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from airflow_provider_pagemeta.core import validation as v
+from airflow_provider_pagemeta.core.convert import to_int
 from airflow_provider_pagemeta.core.errors import bounded
 from airflow_provider_pagemeta.core.hook import PageMetaHook
+from airflow_provider_pagemeta.core.paging import Paging
 from airflow_provider_pagemeta.core.paths import join
 from airflow_provider_pagemeta.exceptions import CMSInvalidResponseError, CMSNotFoundError
 from airflow_provider_pagemeta.payloads.buttercms import (
     ANY_PAGE_TYPE,
     CMS,
+    LIST_PAGE_SIZE_MAX,
     check_result,
+    list_path,
     page_path,
     spec_locales,
     validate_update,
@@ -121,6 +125,29 @@ class ButterCMSHook(PageMetaHook):
         params = self._read_params(locale, preview)
         body = self.request_json("GET", path, call="get_page", params=params, token=self._read_token())
         return self._data(body, path)
+
+    def list_pages(
+        self,
+        page_type: str,
+        *,
+        locale: str | None = None,
+        preview: bool = True,
+        page_size: int = LIST_PAGE_SIZE_MAX,
+    ) -> PageListing:
+        """Read API List Pages, ``GET /v2/pages/{page_type}/``: every page of a page type (``*``:
+        the Single Pages), following ``meta.next_page``.
+
+        ButterCMS bills every call against the plan's monthly quota, whatever it returns, so 100
+        pages per call (the most it allows, the default) is the cheapest way to read many pages.
+        ``preview=True`` lists the latest drafts (and draft-only pages); ``preview=False`` the
+        published versions, as visitors see them. The read token goes in the header, never in the
+        URL. Arguments are checked now, requests happen as the iterator is consumed; the returned
+        :class:`PageListing` also tells the listing's ``count`` once the first call answered.
+        """
+        path = list_path(page_type)
+        params = self._read_params(locale, preview)
+        params["page_size"] = to_int(page_size, "page_size", minimum=1, maximum=LIST_PAGE_SIZE_MAX, cms=CMS)
+        return PageListing(self, path, params)
 
     async def aget_page(
         self, page_type: str, page_slug: str, *, locale: str | None = None, preview: bool = True
@@ -271,6 +298,49 @@ class ButterCMSHook(PageMetaHook):
             f"Connected to ButterCMS: the {which} was accepted ({count if count is not None else '?'} single "
             "page(s) visible). A write token is only checked by the first update."
         )
+
+
+# ---------------------------------------------------------------------- listings
+class PageListing(Iterator[dict[str, Any]]):
+    """What :meth:`ButterCMSHook.list_pages` returns: an iterator over the listed pages (each a
+    ``data`` item: ``slug``, ``page_type``, ``fields``, ...), fetched one call at a time as it is
+    consumed, that also says how big the listing is.
+
+    ``count`` is ``meta.count`` of the last answer (None before the first call), ``fetched`` the
+    items received so far, ``calls`` the calls made: with them a caller can tell whether reading
+    on costs more calls than it saves (the bulk adapter does).
+    """
+
+    def __init__(self, hook: ButterCMSHook, path: str, params: dict[str, Any]) -> None:
+        self.count: int | None = None
+        self.fetched = 0
+        self.calls = 0
+        self.page_size = int(params["page_size"])
+        self._pages = self._iter(hook, path, params)
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._pages)
+
+    def _iter(self, hook: ButterCMSHook, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        paging = Paging(CMS, "list_pages")
+        page_no = 1
+        while True:
+            paging.before_request(page_no)
+            body = hook.request_json("GET", path, call="list_pages", params={**params, "page": page_no},
+                                     token=hook._read_token())
+            self.calls += 1
+            meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+            count = meta.get("count")
+            self.count = count if isinstance(count, int) and not isinstance(count, bool) else None
+            pages = paging.items(body.get("data"), "data", lambda p: (str(p.get("page_type")), str(p.get("slug"))))
+            self.fetched += len(pages)
+            yield from pages
+            following = meta.get("next_page")
+            if not pages or following is None:
+                return
+            if isinstance(following, bool) or not isinstance(following, int) or following <= page_no:
+                raise paging.error(f"meta.next_page {following!r} does not follow page {page_no}")
+            page_no = following
 
 
 # ---------------------------------------------------------------------- the event

@@ -1,4 +1,5 @@
-"""Operator that updates a Buildin page (title and other properties, icon, cover, trash state).
+"""Operators that update Buildin pages (title and other properties, icon, cover, trash state): one
+page, or many pages in one task on the shared bulk engine (``BuildinBulkUpdatePagesOperator``).
 
 Three ways to write, because people edit Buildin pages while DAGs run:
 
@@ -18,7 +19,9 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_pagemeta import NOTSET, ArgNotSet
-from airflow_provider_pagemeta.core.convert import to_bool
+from airflow_provider_pagemeta.bulk.buildin import MAX_CONFLICTS, BuildinBulkAdapter
+from airflow_provider_pagemeta.bulk.engine import BulkRunner
+from airflow_provider_pagemeta.core.convert import to_bool, to_int, to_rows
 from airflow_provider_pagemeta.core.validation import invalid
 from airflow_provider_pagemeta.hooks.buildin import BuildinHook
 from airflow_provider_pagemeta.links import BuildinPageLink, buildin_page_url, push_page_url
@@ -30,6 +33,7 @@ from airflow_provider_pagemeta.payloads.buildin import (
     check_max_conflicts,
     page_path,
 )
+from airflow_provider_pagemeta.types import BulkSummary
 
 
 class BuildinUpdatePageOperator(BaseOperator):
@@ -117,3 +121,69 @@ class BuildinUpdatePageOperator(BaseOperator):
         if self.optimistic:
             self.max_conflicts = check_max_conflicts(self.max_conflicts)
         return update, given
+
+
+class BuildinBulkUpdatePagesOperator(BaseOperator):
+    """Update many Buildin pages in one task, on the shared bulk engine.
+
+    Per page: one read, then one PATCH with only the keys that differ (none when the page already
+    matches, so a rerun, or a retry after a failure, writes only what is still different). Every
+    row is validated before the first request; a page that fails does not stop the others (an
+    auth failure does). Pick the pages with ``BuildinHook.query_database`` in an upstream task.
+
+    :param updates: a list of ``{"page_id", "properties", "icon", "cover", "in_trash"}`` dicts (or
+        an XComArg, or a template rendering to a JSON list); only ``page_id`` and one of the others
+        are required. A row without ``icon``/``cover`` leaves them; ``None`` removes them.
+    :param optimistic: each PATCH carries ``If-Match`` with the version of the read its diff was
+        made on, so an edit someone made after that read is never overwritten: on a 409 the page
+        is read and diffed again (two more requests), at most ``max_conflicts`` times, after
+        which the page fails. ``False`` writes the diff without ``If-Match``.
+    :param max_conflicts: 409s absorbed per page before it counts as failed (default 3).
+    :param dry_run: read every page and return/log the diff (``properties.<Name>``, ``icon``,
+        ``cover``, ``in_trash``: old -> new) without writing.
+    :param max_failures: how many pages may fail before the task fails (after all were tried).
+    :param buildin_conn_id: the Buildin connection.
+
+    Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
+    requests, changed_pages`` (page ids; + ``changes`` on a dry run).
+    """
+
+    template_fields: Sequence[str] = ("updates", "optimistic", "dry_run", "max_failures")
+    template_fields_renderers = {"updates": "json"}
+    ui_color = "#e8f0fe"
+    # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
+    # Airflow 3 never calls.
+    dry_run: bool  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        *,
+        updates: Any,
+        optimistic: bool = True,
+        max_conflicts: int = MAX_CONFLICTS,
+        dry_run: bool = False,
+        max_failures: int = 0,
+        buildin_conn_id: str = BuildinHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.updates = updates
+        self.optimistic = optimistic
+        self.max_conflicts = max_conflicts
+        self.dry_run = dry_run
+        self.max_failures = max_failures
+        self.buildin_conn_id = buildin_conn_id
+
+    def execute(self, context: Context) -> BulkSummary:
+        rows = to_rows(self.updates)
+        optimistic = to_bool(self.optimistic, "optimistic", cms=CMS)
+        max_conflicts = check_max_conflicts(self.max_conflicts)
+        max_failures = to_int(self.max_failures, "max_failures", cms=CMS)
+        dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
+        hook = BuildinHook(buildin_conn_id=self.buildin_conn_id)
+        adapter = BuildinBulkAdapter(hook, optimistic=optimistic, max_conflicts=max_conflicts)
+        runner = BulkRunner(adapter, dry_run=dry_run, max_failures=max_failures, log=self.log.info, pacer=hook.pacer)
+        try:
+            return runner.run(rows)
+        finally:
+            hook.close()

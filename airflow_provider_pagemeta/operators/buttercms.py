@@ -165,9 +165,12 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
     :param updates: a list of dicts (or an XComArg / a template rendering to a list), each with
         ``page_type``, ``page_slug``, ``fields`` or ``fields_by_locale``, and optional ``status``
         (default ``draft``) and ``locale``. Every row is validated before the first request.
-    :param skip_unchanged: read each page first (one read per page and locale) and send no write
-        for a page that already shows the values; this is also what makes a retried task resume
-        without re-sending what an earlier try applied.
+    :param skip_unchanged: read each page first and send no write for a page that already shows
+        the values; this is also what makes a retried task resume without re-sending what an
+        earlier try applied. Current values come from List Pages, 100 pages per call, per page
+        type, locale and read (draft or published): N pages of one type cost ceil(N/100) calls of
+        the plan's monthly quota, not N. Rows with ``page_type="*"``, and pages the listing does
+        not hold, are read singly.
     :param dry_run: send no write; return and log the per-page diff (field: old -> new).
     :param max_failures: how many pages may fail before the task fails (after all were tried).
     :param wait_for_completion: after the 202s, confirm every written page with ONE poller over
@@ -226,8 +229,10 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
         hook = ButterCMSHook(buttercms_conn_id=self.buttercms_conn_id)
         runner = BulkRunner(
-            ButterCMSBulkAdapter(hook), skip_unchanged=to_bool(self.skip_unchanged, "skip_unchanged", cms=CMS),
+            ButterCMSBulkAdapter(hook, log=self.log.info),
+            skip_unchanged=to_bool(self.skip_unchanged, "skip_unchanged", cms=CMS),
             dry_run=dry_run, max_failures=max_failures, log=self.log.info,
+            pacer=hook.pacer,  # also looks the connection up now: a missing one fails the task, not each page
         )
         summary = runner.run(rows)
         if dry_run or not self.wait_for_completion or not runner.changed:

@@ -41,6 +41,10 @@ RICH_TEXT_ITEM_KEYS = ("type", "text", "annotations", "plain_text", "href")
 ANNOTATION_KEYS = ("bold", "italic", "strikethrough", "underline", "code", "color")
 ICON_TYPES = ("emoji", "external")
 COVER_TYPES = ("external",)
+#: Largest ``page_size`` of a database query (Query Database: "max 100").
+QUERY_PAGE_SIZE_MAX = 100
+SORT_DIRECTIONS = ("ascending", "descending")
+SORT_TIMESTAMPS = ("created_time", "last_edited_time")
 
 #: What ``modify_page``'s ``fn`` receives and returns.
 PageFn = Callable[[dict[str, Any]], "Mapping[str, Any] | None"]
@@ -83,6 +87,55 @@ def page_path(page_id: Any) -> str:
     if not UUID_RE.match(text.strip()):
         raise invalid(f"page_id must be a UUID like 11111111-1111-4111-8111-111111111111, got {text!r}", "page_id", CMS)
     return join("v2", "pages", segment(text.strip(), "page_id", cms=CMS))
+
+
+def database_query_path(database_id: Any) -> str:
+    """``/v2/databases/{database_id}/query`` for a UUID database id (checked before any request)."""
+    text = require_str(database_id, "database_id", cms=CMS)
+    if not UUID_RE.match(text.strip()):
+        raise invalid(f"database_id must be a UUID like 11111111-1111-4111-8111-111111111111, got {text!r}",
+                      "database_id", CMS)
+    return join("v2", "databases", segment(text.strip(), "database_id", cms=CMS), "query")
+
+
+def query_body(filter: Any, sorts: Any, page_size: Any) -> dict[str, Any]:
+    """The Query Database body without its cursor, each key checked.
+
+    ``filter`` is passed on as given (a JSON object): the docs name 19 filter variants without
+    spelling out their grammar, so the server is the judge and answers ``unsupported_filter``
+    (``CMSValidationError`` with that ``code``) for what it does not take. ``sorts`` has the two
+    documented shapes, ``{"property", "direction"}`` and ``{"timestamp", "direction"}``, checked here.
+    """
+    body: dict[str, Any] = {
+        "page_size": to_int(page_size, "page_size", minimum=1, maximum=QUERY_PAGE_SIZE_MAX, cms=CMS)}
+    if filter is not None:
+        if not isinstance(filter, Mapping) or not filter:
+            raise invalid("filter must be a non-empty dict like {\"property\": \"Status\", \"select\": "
+                          "{\"equals\": \"Doing\"}} (leave it out to match every page)", "filter", CMS)
+        body["filter"] = require_json(dict(filter), "filter", cms=CMS)
+    if sorts is not None:
+        if not isinstance(sorts, (list, tuple)):
+            raise invalid(f"sorts must be a list of sort objects, got {type(sorts).__name__}", "sorts", CMS)
+        body["sorts"] = [check_sort(item, f"sorts[{i}]") for i, item in enumerate(sorts)]
+    return body
+
+
+def check_sort(value: Any, argument: str) -> dict[str, Any]:
+    """``{"property": name, "direction"}`` or ``{"timestamp": created_time|last_edited_time, "direction"}``."""
+    if not isinstance(value, Mapping):
+        raise invalid(f"{argument} must be a dict with property (or timestamp) and direction", argument, CMS)
+    if set(value) not in ({"property", "direction"}, {"timestamp", "direction"}):
+        raise invalid(f"{argument} must have exactly property (or timestamp) and direction, got "
+                      f"{sorted(map(str, value))}", argument, CMS)
+    if value["direction"] not in SORT_DIRECTIONS:
+        raise invalid(f"{argument}.direction must be ascending or descending, got {value['direction']!r}",
+                      f"{argument}.direction", CMS)
+    if "property" in value:
+        require_str(value["property"], f"{argument}.property", cms=CMS)
+    elif value["timestamp"] not in SORT_TIMESTAMPS:
+        raise invalid(f"{argument}.timestamp must be created_time or last_edited_time, got {value['timestamp']!r}",
+                      f"{argument}.timestamp", CMS)
+    return dict(value)
 
 
 def build_update_body(

@@ -183,6 +183,17 @@ def preview_for(status: str) -> bool:
     return status != "published"
 
 
+#: Most pages one List Pages call returns (``page_size`` 1-100).
+LIST_PAGE_SIZE_MAX = 100
+
+
+def list_path(page_type: Any) -> str:
+    """``/v2/pages/{type}/`` (List Pages; ``*`` lists the Single Pages), trailing slash always."""
+    if page_type == ANY_PAGE_TYPE:
+        return join("v2", "pages", ANY_PAGE_TYPE) + "/"
+    return join("v2", "pages", segment(page_type, "page_type", cms=CMS)) + "/"
+
+
 def page_path(page_type: Any, page_slug: Any) -> str:
     """``/v2/pages/{type}/{slug}/``: every user segment encoded, trailing slash always (a missing
     one costs a 301 and a second billed call)."""

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.run import table  # noqa: E402
 from benchmarks.scheduler import run_durations  # noqa: E402
 
-IDS = [f"B{n}" for n in range(1, 9)]
+IDS = [f"B{n}" for n in range(1, 12)]
 
 
 def _own_airflow_home(tmp_path: Path) -> dict[str, str]:
@@ -35,21 +35,30 @@ def test_smoke_run_reports_every_benchmark(tmp_path: Path) -> None:
     output = tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--output", str(output)],
-        capture_output=True, text=True, timeout=240, cwd=ROOT, env=_own_airflow_home(tmp_path),
+        capture_output=True, text=True, timeout=420, cwd=ROOT, env=_own_airflow_home(tmp_path),
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(output.read_text())
-    assert sorted(k for k in results if k != "machine") == IDS
+    assert sorted(k for k in results if k != "machine") == sorted(IDS)
     for bench_id in IDS:
         entry = results[bench_id]
         assert entry["met"] is None, bench_id  # smoke sizes judge nothing
         assert "error" not in entry["details"], (bench_id, entry["details"])
         assert entry["target"], bench_id
-    assert results["B4"]["value"] == 0 and results["B4"]["details"]["list_requests"] == 10
+    assert results["B4"]["value"] == 0 and results["B4"]["details"]["list_requests"] == 2  # 120 rows: 2 pages of 100
     assert results["B7"]["value"] == 2  # 120 pages -> two PATCH /beta/pages
     assert results["B3"]["details"]["responses_429"] == 0
     assert results["B6"]["details"]["incomplete"] == 0
     assert results["B2"]["details"]["bulk_rows"] == 3 and results["B2"]["details"]["leftover_processes"] == 0
+    b9 = results["B9"]["details"]  # 300 pages: 3 list reads + 3 bulk writes, then the 3 reads alone
+    assert (b9["changed"]["list_requests"], b9["changed"]["bulk_writes"], b9["rerun"]["requests_logged"]) == (3, 3, 3)
+    assert b9["changed"]["responses_429"] == b9["rerun"]["responses_429"] == 0 and b9["peak_rss_mib"] > 0
+    b10 = results["B10"]["details"]  # 150 pages of one type: 2 listing calls + 150 writes, then the 2 calls
+    assert (results["B10"]["value"], b10["rerun_calls"]) == (152, 2)
+    b11 = results["B11"]["details"]
+    assert b11["buildin_conflicts"]["requests"] == b11["buildin_conflicts"]["expected"]
+    assert b11["hamgam_keys"]["requests"] == b11["hamgam_keys"]["expected"]
+    assert set(b11["bulk_rows"].values()) == {3} and len(b11["dags"]) == 4
     assert results["machine"]["nproc"] >= 1 and results["machine"]["airflow"].startswith("3.")
     for bench_id in IDS:
         assert bench_id in done.stdout  # the table is printed

@@ -175,9 +175,33 @@ def test_refused_bulk_endpoint_falls_back_to_per_page_writes(sandbox, pagemeta_c
 
 
 def test_list_reads_scale_with_the_site_not_the_updates(sandbox, pagemeta_connections, large):
-    summary = op(updates=updates_for(large["page_ids"][:3]), site_id=large["site_id"]).execute(context={})
-    assert len(lists(sandbox)) == 10  # the 1000-page site is listed in full, 100 at a time
+    pages = [large["page_ids"][0], large["page_ids"][-1], large["page_ids"][500]]
+    summary = op(updates=updates_for(pages), site_id=large["site_id"]).execute(context={})
+    assert len(lists(sandbox)) == 10  # the 1000-page site is listed to its last page, 100 at a time
     assert summary["requests"] == 13
+
+
+def test_the_listing_stops_once_every_row_is_found(sandbox, pagemeta_connections, large):
+    summary = op(updates=updates_for(large["page_ids"][:3]), site_id=large["site_id"]).execute(context={})
+    assert len(lists(sandbox)) == 1  # the three pages are on the first listing page
+    assert summary["requests"] == 4
+
+
+def test_a_page_missing_from_the_listing_is_read_singly(sandbox, pagemeta_connections, large, demo):
+    pages = [large["page_ids"][0], demo["page_ids"][0]]  # the second page is of another site
+    summary = op(updates=updates_for(pages), site_id=large["site_id"], dry_run=True).execute(context={})
+    assert summary["failed"] == 0 and len(summary["changes"]) == 2
+    assert len(lists(sandbox)) == 10 and summary["requests"] == 11  # the whole listing, then one Get Page
+
+
+def test_a_listing_that_fails_leaves_the_rest_to_single_reads(sandbox, pagemeta_connections, large):
+    site = large["site_id"]
+    sandbox.fault(method="GET", path=f"/webflow/v2/sites/{site}/pages", status=400, skip=1, count=1,
+                  body={"code": "validation_error", "message": "offset out of range"})
+    pages = [large["page_ids"][0], large["page_ids"][150], large["page_ids"][151]]
+    summary = op(updates=updates_for(pages), site_id=site, dry_run=True).execute(context={})
+    assert summary["failed"] == 0 and len(summary["changes"]) == 3
+    assert len(lists(sandbox)) == 2 and summary["requests"] == 4  # 2 list requests (one refused), 2 Get Page
 
 
 def test_paced_run_under_a_low_limit_meets_no_429(sandbox, monkeypatch, pagemeta_connections, demo):
