@@ -9,13 +9,12 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_pagemeta.core.convert import to_bool, to_file_ids, to_id
 from airflow_provider_pagemeta.hooks.hamgam import HamgamHook
+from airflow_provider_pagemeta.journal.tasks import PageRecord, journal_page
 from airflow_provider_pagemeta.links import HamgamPageLink, hamgam_page_url, push_page_url
-from airflow_provider_pagemeta.payloads.hamgam import CMS, check_desired
+from airflow_provider_pagemeta.payloads.hamgam import CMS, MetaPlan, check_desired
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from airflow_provider_pagemeta.payloads.hamgam import MetaPlan
 
 #: Longest value shown in a log line; meta texts can be whole paragraphs.
 LOG_VALUE_CHARS = 80
@@ -46,10 +45,13 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
     :param text: key -> text value (templated).
     :param files: key -> file id (templated; rendered digit strings are converted to ints).
     :param dry_run: list the page and report the planned changes without writing.
+    :param journal: record the change in the change journal (``meta.<key>`` fields, no ``old``
+        for a key the write creates): ``True`` (default) the configured location, ``False`` none,
+        a string a directory URI. The result gains ``"journal"`` (its URI, None when off).
     :param hamgam_conn_id: the Hamgam connection (its ``host`` is required).
     """
 
-    template_fields: Sequence[str] = ("page_id", "text", "files", "dry_run")
+    template_fields: Sequence[str] = ("page_id", "text", "files", "dry_run", "journal")
     ui_color = "#e8f4ea"
     operator_extra_links = (HamgamPageLink(),)
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
@@ -63,10 +65,12 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         text: Mapping[str, str] | None = None,
         files: Mapping[str, int] | None = None,
         dry_run: bool = False,
+        journal: bool | str = True,
         hamgam_conn_id: str = HamgamHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.journal = journal
         self.page_id = page_id
         self.text = text
         self.files = files
@@ -78,19 +82,32 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
         text, files = check_desired(self.text, to_file_ids(self.files, "files", cms=CMS))
         hook = HamgamHook(hamgam_conn_id=self.hamgam_conn_id)
-        self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))
-        plan = hook.plan_page_meta(page_id, text=text, files=files)
-        self._log_plan(page_id, plan, dry_run)
-        # The connection was already read for the listing: the link costs no lookup and no request.
-        push_page_url(context, hamgam_page_url(hook.base_url, page_id))
-        if dry_run:
-            return {**plan.summary(), "dry_run": True, "changes": plan.changes()}
-        result = hook.apply_plan(page_id, plan)
+        with journal_page(self, context, cms=CMS, conn_id=self.hamgam_conn_id, page={"page_id": page_id},
+                          dry_run=dry_run, hook=hook) as record:
+            self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))
+            plan = hook.plan_page_meta(page_id, text=text, files=files)
+            record.changes = plan.journal_changes()
+            self._log_plan(page_id, plan, dry_run)
+            # The connection was already read for the listing: the link costs no lookup and no request.
+            push_page_url(context, hamgam_page_url(hook.base_url, page_id))
+            if dry_run:
+                return {**plan.summary(), "dry_run": True, "changes": plan.changes(), "journal": record.uri}
+            result = self._apply(hook, page_id, plan, record)
         self.log.info(
             "Hamgam page %s: created %d, updated %d, unchanged %d (%d HTTP request(s))",
             page_id, len(plan.created), len(plan.updated), len(plan.unchanged), hook.request_count,
         )
-        return result
+        return {**result, "journal": record.uri}
+
+    @staticmethod
+    def _apply(hook: HamgamHook, page_id: int, plan: MetaPlan, record: PageRecord) -> dict[str, list[str]]:
+        """The plan's writes one by one, so that when one fails the journal says which landed."""
+        done = []
+        for planned in plan.requests:
+            hook.apply_plan(page_id, MetaPlan(requests=[planned]))
+            done.append(planned)
+            record.landed = plan.journal_changes(done)
+        return plan.summary()
 
     def _log_plan(self, page_id: int, plan: MetaPlan, dry_run: bool) -> None:
         verb = "would" if dry_run else "will"
