@@ -103,4 +103,21 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             f"airflow_provider_pagemeta.links.{name}PageLink" for name in ("Webflow", "ButterCMS", "Hamgam", "Buildin")
         ],
+        "config": {
+            "pagemeta": {
+                "description": "Settings of airflow-provider-pagemeta.",
+                "options": {
+                    "journal_dir": {
+                        "description": "Where writing operators keep their change journals (one JSON Lines "
+                        "file per task, <dir>/<dag_id>/<run_id>/<task_id>.jsonl): any URI Airflow's "
+                        "ObjectStoragePath opens (file://, s3://, gs://, ...; name the connection as "
+                        "s3://<conn_id>@bucket/path). Unset: {AIRFLOW_HOME}/pagemeta/journal.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "s3://aws_default@my-bucket/pagemeta/journal",
+                        "default": None,
+                    },
+                },
+            },
+        },
     }
