@@ -9,7 +9,8 @@ reviewer approves (:func:`render_report` as Markdown in an approval's body), wha
 
 - :func:`read_journal` — the entries of a journal (a file, or a directory of them), checked;
 - :func:`render_report` — a Markdown or self-contained HTML report of journals or entries;
-- :func:`write_report` — the same, written next to the journals (``report.html``).
+- :func:`write_report` — the same, written next to the journals (``report.html``);
+- :func:`run_journal_dir` — where one DAG run's journals are (to restore or report a whole run).
 
 The entry shape is :class:`~airflow_provider_pagemeta.types.JournalEntry`. Where journals go:
 the operator's ``journal`` argument, else ``[pagemeta] journal_dir``, else
@@ -18,7 +19,7 @@ the operator's ``journal`` argument, else ``[pagemeta] journal_dir``, else
 
 from __future__ import annotations
 
-from airflow_provider_pagemeta.journal.location import configured_dir, journal_uri, resolve_setting
+from airflow_provider_pagemeta.journal.location import configured_dir, journal_uri, resolve_setting, run_journal_dir
 from airflow_provider_pagemeta.journal.reader import read_journal
 from airflow_provider_pagemeta.journal.report import render_report, write_report
 from airflow_provider_pagemeta.journal.tasks import journal_page, run_journaled
@@ -32,6 +33,7 @@ __all__ = [
     "read_journal",
     "render_report",
     "resolve_setting",
+    "run_journal_dir",
     "run_journaled",
     "write_report",
 ]

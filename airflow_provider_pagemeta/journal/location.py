@@ -148,6 +148,18 @@ def journal_uri(directory: str, identity: RunIdentity) -> str:
                      identity.file_name))
 
 
+def run_journal_dir(dag_id: str, run_id: str, directory: Any = True) -> str:
+    """The directory holding one DAG run's journals, ``<dir>/<dag_id>/<run_id>``, which a restore
+    or a report takes whole. ``directory`` is read like an operator's ``journal`` argument."""
+    base = resolve_setting(directory, "directory")
+    if base is None:
+        raise invalid("directory is off (False): there is no journal directory to name", "directory")
+    for value, argument in ((dag_id, "dag_id"), (run_id, "run_id")):
+        if not isinstance(value, str) or not value.strip():
+            raise invalid(f"{argument} must be a non-empty string, got {value!r}", argument)
+    return "/".join((base.rstrip("/"), segment(dag_id.strip()), segment(run_id.strip())))
+
+
 def is_local(uri: str) -> bool:
     return urlsplit(uri).scheme in LOCAL_PROTOCOLS or len(urlsplit(uri).scheme) == 1
 
