@@ -91,8 +91,9 @@ def get_provider_info() -> dict[str, Any]:
             for name, m in zip(("Webflow", "ButterCMS", "Hamgam", "Buildin"), modules, strict=True)
         ],
         "operators": [
-            {"integration-name": name, "python-modules": [f"airflow_provider_pagemeta.operators.{m}"]}
-            for name, m in zip(("Webflow", "ButterCMS", "Hamgam", "Buildin"), modules, strict=True)
+            *({"integration-name": name, "python-modules": [f"airflow_provider_pagemeta.operators.{m}"]}
+              for name, m in zip(("Webflow", "ButterCMS", "Hamgam", "Buildin"), modules, strict=True)),
+            {"integration-name": "Change journal", "python-modules": ["airflow_provider_pagemeta.operators.restore"]},
         ],
         "sensors": [
             {"integration-name": "ButterCMS", "python-modules": ["airflow_provider_pagemeta.sensors.buttercms"]}

@@ -14,6 +14,7 @@ line carries its ``try_number``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import tempfile
@@ -101,7 +102,8 @@ class _SpooledSink:
 
     def upload(self) -> None:
         self._file.flush()
-        self.remote.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # object stores have no directories; some fsspec filesystems want one
+            self.remote.parent.mkdir(parents=True, exist_ok=True)
         self.remote.write_bytes(self.spool.read_bytes())
         self._dirty = False
         self._last_upload = self.clock()

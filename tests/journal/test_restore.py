@@ -283,3 +283,21 @@ def test_bad_arguments(sandbox, conns):
     with pytest.raises(CMSValidationError, match="does not exist"):
         restore(f"{conns}/missing.jsonl", conns)
     assert sandbox.requests() == []
+
+
+def test_object_store_journals_apply_and_restore_like_local_ones(sandbox, conns):
+    """``memory://`` (fsspec's in-process store, opened by ``ObjectStoragePath``) is not local: the
+    operators spool and upload, the restore reads the uploaded objects."""
+    import uuid
+
+    store = f"memory://pagemeta-{uuid.uuid4().hex}/journal"
+    applied = HamgamUpdatePageMetaOperator(task_id="h", page_id=38, text={"contact_us_title": "Via a bucket"},
+                                           journal=store).execute({})
+    assert applied["journal"].startswith(store + "/")
+    [line] = read_journal(applied["journal"])
+    assert line["changes"] == {"meta.contact_us_title": {"old": {"text": "contact us here"},
+                                                          "new": {"text": "Via a bucket"}}}
+    result = restore(applied, store)
+    assert result["restored"] == 1 and result["journal"].startswith(store + "/")
+    assert meta(38)["contact_us_title"]["value_text"] == "contact us here"
+    assert [e["status"] for e in read_journal(result["journal"])] == ["applied"]
