@@ -87,7 +87,9 @@ def _files_of(uri: str) -> list[str]:
             remote = storage_path(uri)
             if not remote.is_dir():
                 return [uri]
-            files = sorted(str(p) for p in remote.rglob("*.jsonl"))
+            # Named by joining onto the URI as given, so a connection in it (s3://conn@bucket) stays.
+            base = str(remote.path).rstrip("/")
+            files = sorted(f"{uri.rstrip('/')}/{str(p.path)[len(base):].lstrip('/')}" for p in remote.rglob("*.jsonl"))
     except OSError as exc:
         raise invalid(f"journal {uri} cannot be read: {exc}", ARGUMENT) from None
     if not files:

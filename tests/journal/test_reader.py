@@ -73,3 +73,15 @@ def test_journal_uris_from_results_lists_and_strings():
         journal_uris({"total": 1})
     with pytest.raises(CMSValidationError, match="names no journal"):
         journal_uris([])
+
+
+def test_reads_a_run_directory_on_an_object_store():
+    """A directory URI on a (non-local) store lists its journals by the URI as given."""
+    import uuid
+
+    from airflow_provider_pagemeta.journal.location import storage_path
+
+    root = f"memory://journal-{uuid.uuid4().hex}/dag/run"
+    storage_path(f"{root}/a.jsonl").write_text(json.dumps(GOOD) + "\n")
+    storage_path(f"{root}/b.0.jsonl").write_text(json.dumps({**GOOD, "status": "planned"}) + "\n")
+    assert [e["status"] for e in read_journal(root + "/")] == ["applied", "planned"]
