@@ -91,8 +91,9 @@ def get_provider_info() -> dict[str, Any]:
             for name, m in zip(("Webflow", "ButterCMS", "Hamgam", "Buildin"), modules, strict=True)
         ],
         "operators": [
-            {"integration-name": name, "python-modules": [f"airflow_provider_pagemeta.operators.{m}"]}
-            for name, m in zip(("Webflow", "ButterCMS", "Hamgam", "Buildin"), modules, strict=True)
+            *({"integration-name": name, "python-modules": [f"airflow_provider_pagemeta.operators.{m}"]}
+              for name, m in zip(("Webflow", "ButterCMS", "Hamgam", "Buildin"), modules, strict=True)),
+            {"integration-name": "Change journal", "python-modules": ["airflow_provider_pagemeta.operators.restore"]},
         ],
         "sensors": [
             {"integration-name": "ButterCMS", "python-modules": ["airflow_provider_pagemeta.sensors.buttercms"]}
@@ -105,4 +106,21 @@ def get_provider_info() -> dict[str, Any]:
             for name in ("WebflowPageLink", "WebflowPublicPageLink", "WebflowPublishedSiteLink", "ButterCMSPageLink",
                          "HamgamPageLink", "BuildinPageLink")
         ],
+        "config": {
+            "pagemeta": {
+                "description": "Settings of airflow-provider-pagemeta.",
+                "options": {
+                    "journal_dir": {
+                        "description": "Where writing operators keep their change journals (one JSON Lines "
+                        "file per task, <dir>/<dag_id>/<run_id>/<task_id>.jsonl): any URI Airflow's "
+                        "ObjectStoragePath opens (file://, s3://, gs://, ...; name the connection as "
+                        "s3://<conn_id>@bucket/path). Unset: {AIRFLOW_HOME}/pagemeta/journal.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "s3://aws_default@my-bucket/pagemeta/journal",
+                        "default": None,
+                    },
+                },
+            },
+        },
     }

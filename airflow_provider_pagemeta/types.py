@@ -81,3 +81,37 @@ class BulkSummary(_BulkSummary, total=False):
     changes_truncated: bool
     confirmed: int
     journal: str | None
+
+
+#: What a journal entry says happened to its page.
+JournalStatus = Literal["applied", "failed", "planned"]
+
+
+class _JournalEntry(TypedDict):
+    cms: str
+    page: dict[str, Any]
+    changes: dict[str, dict[str, Any]]
+    status: JournalStatus
+    error: str | None
+    at: str
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    conn_id: str | None
+
+
+class JournalEntry(_JournalEntry, total=False):
+    """One line of a change journal (JSON Lines): what one task did, or would do, to one page.
+
+    ``page`` identifies the page as its CMS does (Webflow ``{"page_id", "locale_id"}``, ButterCMS
+    ``{"page_type", "page_slug", "locale"}``, Hamgam and Buildin ``{"page_id"}``). ``changes`` maps
+    a dotted field path to ``{"old", "new"}``; ``old`` is the value read before the write and is
+    left out (not null) when the value did not exist. ``map_index`` is Airflow's (-1: not mapped).
+    ``try_number`` says which try of the task wrote the line (a retry appends to the same file);
+    ``cms_options`` holds what a restore must repeat to write the page the same way (ButterCMS:
+    ``status`` and ``by_locale``; Webflow: the ``site_id`` the pages were listed from).
+    """
+
+    try_number: int
+    cms_options: dict[str, Any]

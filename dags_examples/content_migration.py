@@ -13,6 +13,13 @@ for each target, and the provider's operators write them:
 Trigger with ``{"dry_run": true}`` to see what would change in both CMSs without writing. A rerun
 writes nothing: every target already matches.
 
+**Undo a migration**: trigger with ``{"restore": "<run id of the migration>"}``. Instead of
+migrating, the run reads that run's change journals (``<journal dir>/content_migration/<run id>/``)
+and puts the old values back with ``PageMetaRestoreOperator``: ButterCMS fields return to what they
+were; Hamgam keys the migration created are reported as not restorable (Hamgam has no delete);
+a page someone edited since is left alone and reported as a conflict. ``{"restore": "...",
+"dry_run": true}`` shows what the restore would do.
+
 Runs against the sandbox with the default connections: ``airflow dags test content_migration``.
 """
 
@@ -25,6 +32,7 @@ from airflow.sdk import Param, dag, task
 
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSBulkUpdatePagesOperator
 from airflow_provider_pagemeta.operators.hamgam import HamgamUpdatePageMetaOperator
+from airflow_provider_pagemeta.operators.restore import PageMetaRestoreOperator
 
 #: The sandbox's Webflow demo site ("Orbit Outfitters"); point the Param at your own site.
 SANDBOX_SITE_ID = "fdd818cce66350fd1bd9cac3"
@@ -47,9 +55,23 @@ MIGRATION: list[dict[str, Any]] = [
     params={
         "dry_run": Param(False, type="boolean", description="Report what would change; write nothing."),
         "site_id": Param(SANDBOX_SITE_ID, type="string", description="The Webflow site to migrate from."),
+        "restore": Param("", type="string",
+                         description="A run id of this DAG: put back what that run changed instead of migrating."),
     },
 )
 def content_migration() -> None:
+    @task.branch
+    def choose(restore: str) -> str:
+        """Migrate (the default), or undo an earlier run."""
+        return "journals_of_run" if restore.strip() else "read_webflow_seo"
+
+    @task
+    def journals_of_run(restore: str) -> str:
+        """The directory of that run's journals (every task's, mapped ones included)."""
+        from airflow_provider_pagemeta.journal import run_journal_dir
+
+        return run_journal_dir("content_migration", restore)
+
     @task
     def read_webflow_seo(site_id: str) -> list[dict[str, Any]]:
         """The SEO and Open Graph metadata of every mapped page, from one listing of the site."""
@@ -86,7 +108,13 @@ def content_migration() -> None:
             for p in pages
         ]
 
+    mode = choose("{{ params.restore }}")
+    undo = journals_of_run("{{ params.restore }}")
+    mode >> undo
+    PageMetaRestoreOperator(task_id="restore", journal=undo, dry_run="{{ params.dry_run }}")
+
     pages = read_webflow_seo("{{ params.site_id }}")
+    mode >> pages
     ButterCMSBulkUpdatePagesOperator(
         task_id="write_buttercms",
         updates=buttercms_updates(pages),

@@ -31,6 +31,7 @@ from airflow_provider_pagemeta.payloads.buildin import (
     build_update_body,
     changes_to_apply,
     conflict_exhausted,
+    page_changes,
     page_path,
 )
 
@@ -40,20 +41,6 @@ MAX_CONFLICTS = 3
 
 #: A page as read, with the version token to send back as ``If-Match``.
 Versioned = tuple[dict[str, Any], "str | None"]
-
-
-def update_diff(page: dict[str, Any], update: dict[str, Any]) -> Diff:
-    """``update`` (what :func:`changes_to_apply` says is still needed) as a diff against ``page``;
-    a property the page does not have has no ``old``."""
-    diff: Diff = {}
-    current_props = page.get("properties") or {}
-    for name, prop in (update.get("properties") or {}).items():
-        field = f"properties.{name}"
-        diff[field] = {"old": current_props[name], "new": prop} if name in current_props else {"new": prop}
-    for key in ("icon", "cover", "in_trash"):
-        if key in update:
-            diff[key] = {"old": page[key], "new": update[key]} if key in page else {"new": update[key]}
-    return diff
 
 
 class BuildinBulkAdapter:
@@ -112,7 +99,7 @@ class BuildinBulkAdapter:
 
     def diff(self, item: BulkItem, current: Versioned) -> Diff:
         page, _version = current
-        return update_diff(page, changes_to_apply(page, **item.spec["update"]))
+        return page_changes(page, **item.spec["update"])
 
     def write(self, batch: Sequence[PlannedWrite]) -> list[WriteResult]:
         results: list[WriteResult] = []
@@ -129,7 +116,7 @@ class BuildinBulkAdapter:
         conflicts = 0
         while True:
             update = changes_to_apply(page, **item.spec["update"])
-            final = update_diff(page, update) if conflicts else None  # None: the planned diff
+            final = page_changes(page, **item.spec["update"]) if conflicts else None  # None: the planned diff
             if not update:
                 return WriteResult(item, None, {})  # someone made the same change in between
             if self.optimistic and version is None:

@@ -28,6 +28,7 @@ from airflow_provider_pagemeta.payloads.buttercms import (
     ANY_PAGE_TYPE,
     CMS,
     LIST_PAGE_SIZE_MAX,
+    journal_options,
     page_differences,
     page_spec,
     preview_for,
@@ -105,7 +106,8 @@ class ButterCMSBulkAdapter:
         target = {k: row[k] for k in ("fields", "fields_by_locale", "locale") if row.get(k) is not None}
         target["status"] = status
         page = {"page_type": row["page_type"], "page_slug": row["page_slug"], "locale": row.get("locale")}
-        return BulkItem(index=index, key=key, target=target, spec=spec, page=page)
+        options = journal_options(status, by_locale="fields_by_locale" in target)
+        return BulkItem(index=index, key=key, target=target, spec=spec, page=page, options=options)
 
     def prefetch(self, items: Sequence[BulkItem]) -> None:
         for key, slugs in self._listings(items).items():

@@ -44,13 +44,16 @@ CHANGES_LISTED = 100
 @dataclass
 class BulkItem:
     """One validated row: ``key`` names the page in reports; ``target`` is what to write;
-    ``page`` identifies the page as the CMS does (for the journal); ``spec`` is adapter data."""
+    ``page`` identifies the page as the CMS does (for the journal); ``spec`` is adapter data;
+    ``options`` is what a restore must repeat to write the page the same way (the journal's
+    ``cms_options``: a ButterCMS status, say)."""
 
     index: int
     key: str
     target: dict[str, Any]
     spec: dict[str, Any] = field(default_factory=dict)
     page: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

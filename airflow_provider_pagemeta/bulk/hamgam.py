@@ -20,21 +20,12 @@ from airflow_provider_pagemeta.core.convert import to_file_ids, to_id
 from airflow_provider_pagemeta.core.validation import check_keys, invalid
 from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSError, CMSValidationError
 from airflow_provider_pagemeta.hooks.hamgam import HamgamHook
-from airflow_provider_pagemeta.payloads.hamgam import CMS, MetaPlan, PlannedRequest, check_desired, plan_page_meta
+from airflow_provider_pagemeta.payloads.hamgam import CMS, MetaPlan, check_desired, plan_page_meta
 
 ROW_KEYS = ("page_id", "text", "files")
 #: Entries per listing call: one call for any page with up to this many keys. Hamgam documents
 #: no maximum; a server that caps it lower is still followed to the end.
 LIST_PAGE_SIZE = 100
-
-
-def change_of(planned: PlannedRequest) -> dict[str, Any]:
-    """One key's ``{"old", "new"}``; no ``old`` for a key the page did not have."""
-    return {"new": planned.new} if planned.old is None else {"old": planned.old, "new": planned.new}
-
-
-def plan_diff(plan: MetaPlan) -> Diff:
-    return {f"meta.{planned.key}": change_of(planned) for planned in plan.requests}
 
 
 class HamgamBulkAdapter:
@@ -80,7 +71,7 @@ class HamgamBulkAdapter:
         return list(self.hook.list_page_meta(item.page["page_id"], page_size=LIST_PAGE_SIZE))
 
     def diff(self, item: BulkItem, current: Any) -> Diff:
-        return plan_diff(self._plan(item, current))
+        return self._plan(item, current).journal_changes()
 
     @staticmethod
     def _plan(item: BulkItem, current: Any) -> MetaPlan:
@@ -100,8 +91,9 @@ class HamgamBulkAdapter:
         result reports the keys written before it."""
         item = planned.item
         page_id = item.page["page_id"]
+        plan = self._plan(item, planned.current)
         landed: Diff = {}
-        for request in self._plan(item, planned.current).requests:
+        for request in plan.requests:
             try:
                 if request.meta_id is None:
                     self.hook.create_page_meta(page_id, key=request.key, value_text=request.new.get("text"),
@@ -114,7 +106,7 @@ class HamgamBulkAdapter:
                 # Nothing landed: the planned diff is what failed. Some landed: that part changed
                 # the page, and the error names the key that did not.
                 return WriteResult(item, exc, landed or None)
-            landed[f"meta.{request.key}"] = change_of(request)
+            landed.update(plan.journal_changes([request]))
         return WriteResult(item)
 
     def requests_sent(self) -> int:

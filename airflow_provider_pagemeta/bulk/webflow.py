@@ -22,7 +22,7 @@ from airflow_provider_pagemeta.exceptions import (
     CMSServerError,
 )
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
-from airflow_provider_pagemeta.payloads.webflow import BULK_MAX, CMS, normalize_bulk_entry, page_diff
+from airflow_provider_pagemeta.payloads.webflow import BULK_MAX, CMS, normalize_bulk_entry, page_changes
 
 ROW_KEYS = ("page_id", "id", "locale_id", "localeId", "title", "slug", "seo", "open_graph", "openGraph")
 #: Statuses that mean "this account cannot use the beta bulk endpoint", as opposed to a bad row.
@@ -74,7 +74,8 @@ class WebflowBulkAdapter:
             seen[page_key] = index
             key = wire["id"] + (f"@{wire['localeId']}" if "localeId" in wire else "")
             page = {"page_id": wire["id"], "locale_id": wire.get("localeId")}
-            items.append(BulkItem(index=index, key=key, target=wire, page=page))
+            options = {"site_id": self.site_id} if self.site_id else {}
+            items.append(BulkItem(index=index, key=key, target=wire, page=page, options=options))
         return items
 
     def prefetch(self, items: Sequence[BulkItem]) -> None:
@@ -120,7 +121,7 @@ class WebflowBulkAdapter:
         return None
 
     def diff(self, item: BulkItem, current: Any) -> Diff:
-        return page_diff(current, item.target)
+        return page_changes(current, item.target)
 
     def write(self, batch: Sequence[PlannedWrite]) -> list[WriteResult]:
         if not self.use_bulk_endpoint:

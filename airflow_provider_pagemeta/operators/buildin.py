@@ -24,6 +24,7 @@ from airflow_provider_pagemeta.bulk.engine import BulkRunner
 from airflow_provider_pagemeta.core.convert import to_bool, to_int, to_rows
 from airflow_provider_pagemeta.core.validation import invalid
 from airflow_provider_pagemeta.hooks.buildin import BuildinHook
+from airflow_provider_pagemeta.journal.tasks import PageRecord, journal_page, run_journaled
 from airflow_provider_pagemeta.links import BuildinPageLink, buildin_page_url, push_page_url
 from airflow_provider_pagemeta.payloads.buildin import (
     CMS,
@@ -31,6 +32,7 @@ from airflow_provider_pagemeta.payloads.buildin import (
     changes_to_apply,
     check_if_match,
     check_max_conflicts,
+    page_changes,
     page_path,
 )
 from airflow_provider_pagemeta.types import BulkSummary
@@ -52,10 +54,14 @@ class BuildinUpdatePageOperator(BaseOperator):
     :param optimistic: read-modify-write with ``If-Match`` and re-read on conflicts; only the
         values that differ are sent, nothing when none do.
     :param max_conflicts: with ``optimistic``, how many 409s to absorb before failing.
+    :param journal: record the change in the change journal: ``True`` (default) the configured
+        location, ``False`` none, a string a directory URI. With a journal a plain or ``if_match``
+        update reads the page first, so the journal's ``old`` is the real value (``optimistic``
+        reads anyway). The result gains ``"journal"`` (its URI, None when off).
     :param buildin_conn_id: the Airflow connection id.
     """
 
-    template_fields: Sequence[str] = ("page_id", "properties", "icon", "cover", "in_trash", "if_match")
+    template_fields: Sequence[str] = ("page_id", "properties", "icon", "cover", "in_trash", "if_match", "journal")
     template_fields_renderers = {"properties": "json", "icon": "json", "cover": "json"}
     ui_color = "#e8f0fe"
     operator_extra_links = (BuildinPageLink(),)
@@ -71,10 +77,12 @@ class BuildinUpdatePageOperator(BaseOperator):
         if_match: str | None = None,
         optimistic: bool = False,
         max_conflicts: int = 3,
+        journal: bool | str = True,
         buildin_conn_id: str = BuildinHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.journal = journal
         self.page_id = page_id
         self.properties = properties
         self.icon = icon
@@ -90,18 +98,30 @@ class BuildinUpdatePageOperator(BaseOperator):
         hook = BuildinHook(buildin_conn_id=self.buildin_conn_id)
         fields = ", ".join(f"properties {sorted(self.properties or {})}" if key == "properties" else key
                            for key in given)
-        if self.optimistic:
-            self.log.info("Updating Buildin page %s optimistically: %s", self.page_id, fields)
-            page = hook.modify_page(
-                self.page_id, lambda current: changes_to_apply(current, **update), max_conflicts=self.max_conflicts
-            )
-        else:
-            mode = f"if the page is still at version {self.if_match}" if self.if_match else "unconditionally"
-            self.log.info("Updating Buildin page %s %s: %s", self.page_id, mode, fields)
-            page = hook.update_page(self.page_id, **update, if_match=self.if_match)
+        with journal_page(self, context, cms=CMS, conn_id=self.buildin_conn_id, hook=hook,
+                          page={"page_id": str(self.page_id).strip()}) as record:
+            page = self._write(hook, update, fields, record)
         self.log.info("Buildin page %s is at last_edited_time %s", self.page_id, page.get("last_edited_time"))
         push_page_url(context, buildin_page_url(page))
-        return page
+        return {**page, "journal": record.uri}
+
+    def _write(self, hook: BuildinHook, update: dict[str, Any], fields: str, record: PageRecord) -> dict[str, Any]:
+        """The update in the chosen mode; ``record.changes`` is diffed from the page as read just
+        before the write that lands (optimistic mode re-reads on each conflict)."""
+        if self.optimistic:
+            self.log.info("Updating Buildin page %s optimistically: %s", self.page_id, fields)
+
+            def fn(current: dict[str, Any]) -> dict[str, Any]:
+                if record.uri is not None:
+                    record.changes = page_changes(current, **update)
+                return changes_to_apply(current, **update)
+
+            return hook.modify_page(self.page_id, fn, max_conflicts=self.max_conflicts)
+        if record.uri is not None:
+            record.changes = page_changes(hook.get_page(self.page_id), **update)
+        mode = f"if the page is still at version {self.if_match}" if self.if_match else "unconditionally"
+        self.log.info("Updating Buildin page %s %s: %s", self.page_id, mode, fields)
+        return hook.update_page(self.page_id, **update, if_match=self.if_match)
 
     def _validated_update(self) -> tuple[dict[str, Any], list[str]]:
         """Check the rendered arguments before any request: ``update_page`` kwargs, keys given."""
@@ -142,13 +162,15 @@ class BuildinBulkUpdatePagesOperator(BaseOperator):
     :param dry_run: read every page and return/log the diff (``properties.<Name>``, ``icon``,
         ``cover``, ``in_trash``: old -> new) without writing.
     :param max_failures: how many pages may fail before the task fails (after all were tried).
+    :param journal: record every page's change in the change journal: ``True`` (default) the
+        configured location, ``False`` none, a string a directory URI.
     :param buildin_conn_id: the Buildin connection.
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
-    requests, changed_pages`` (page ids; + ``changes`` on a dry run).
+    requests, changed_pages, journal`` (page ids; + ``changes`` on a dry run).
     """
 
-    template_fields: Sequence[str] = ("updates", "optimistic", "dry_run", "max_failures")
+    template_fields: Sequence[str] = ("updates", "optimistic", "dry_run", "max_failures", "journal")
     template_fields_renderers = {"updates": "json"}
     ui_color = "#e8f0fe"
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
@@ -163,6 +185,7 @@ class BuildinBulkUpdatePagesOperator(BaseOperator):
         max_conflicts: int = MAX_CONFLICTS,
         dry_run: bool = False,
         max_failures: int = 0,
+        journal: bool | str = True,
         buildin_conn_id: str = BuildinHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -172,6 +195,7 @@ class BuildinBulkUpdatePagesOperator(BaseOperator):
         self.max_conflicts = max_conflicts
         self.dry_run = dry_run
         self.max_failures = max_failures
+        self.journal = journal
         self.buildin_conn_id = buildin_conn_id
 
     def execute(self, context: Context) -> BulkSummary:
@@ -184,6 +208,6 @@ class BuildinBulkUpdatePagesOperator(BaseOperator):
         adapter = BuildinBulkAdapter(hook, optimistic=optimistic, max_conflicts=max_conflicts)
         runner = BulkRunner(adapter, dry_run=dry_run, max_failures=max_failures, log=self.log.info, pacer=hook.pacer)
         try:
-            return runner.run(rows)
+            return run_journaled(self, context, runner, rows, conn_id=self.buildin_conn_id)
         finally:
             hook.close()

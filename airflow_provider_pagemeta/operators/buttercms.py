@@ -13,13 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import Asset, BaseOperator, Context
-from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_pagemeta._compat import AirflowException
 from airflow_provider_pagemeta.assets import add_alias_outlet, emit_changed_pages
 from airflow_provider_pagemeta.bulk.buttercms import ButterCMSBulkAdapter
 from airflow_provider_pagemeta.bulk.engine import BulkRunner
 from airflow_provider_pagemeta.core.convert import to_bool, to_duration, to_int, to_rows
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
+from airflow_provider_pagemeta.journal.tasks import journal_page, run_journaled
 from airflow_provider_pagemeta.links import BUTTERCMS_EDITOR_URL, ButterCMSPageLink, buttercms_page_url, push_page_url
 from airflow_provider_pagemeta.payloads.buttercms import CMS, page_spec, preview_for, validate_update
 from airflow_provider_pagemeta.triggers.buttercms import default_deferrable, defer_until_confirmed
@@ -62,17 +63,23 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         Airflow's ``[operators] default_deferrable``.
     :param poll_interval: seconds between reads while waiting.
     :param timeout: seconds to wait for the change to show before failing.
+    :param journal: record the change in the change journal: ``True`` (default) the configured
+        location, ``False`` none, a string a directory URI. With a journal the page is read (per
+        locale) before the PATCH, so the journal's ``old`` is the real value.
     :param buttercms_conn_id: the ButterCMS connection.
 
-    Returns (XCom) the 202 body (``{"status": "pending"}`` plus any ``warnings``), and when waiting
-    also ``"page"``: the confirmed page (``data`` object; per locale with ``fields_by_locale``).
+    Returns (XCom) the 202 body (``{"status": "pending"}`` plus any ``warnings``) with ``"journal"``
+    (the journal's URI, None when off), and when waiting also ``"page"``: the confirmed page
+    (``data`` object; per locale with ``fields_by_locale``).
     The page in the ButterCMS editor (``editor_url``), which the task's "ButterCMS page" link
     opens, is pushed as the XCom ``page_url`` (none for ``page_type="*"``).
     Media URLs are re-hosted by ButterCMS, so the read value differs from the URL sent: leave
     media fields out of updates you wait on, or wait with the sensor on the other fields.
     """
 
-    template_fields: Sequence[str] = ("page_type", "page_slug", "fields", "fields_by_locale", "status", "locale")
+    template_fields: Sequence[str] = (
+        "page_type", "page_slug", "fields", "fields_by_locale", "status", "locale", "journal",
+    )
     ui_color = "#fff3c4"
     operator_extra_links = (ButterCMSPageLink(),)
     #: Where the link points: ButterCMS does not document its editor's URLs, so this pattern is an
@@ -92,10 +99,12 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         deferrable: bool | None = None,
         poll_interval: float = 10,
         timeout: float = 600,
+        journal: bool | str = True,
         buttercms_conn_id: str = ButterCMSHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.journal = journal
         self.page_type = page_type
         self.page_slug = page_slug
         self.fields = fields
@@ -127,10 +136,15 @@ class ButterCMSUpdatePageOperator(BaseOperator):
         spec, poll, timeout = self._validate()
         hook = ButterCMSHook(buttercms_conn_id=self.buttercms_conn_id)
         where = f"{self.page_type}/{self.page_slug}"
-        accepted = hook.update_page(
-            self.page_type, self.page_slug, fields=self.fields, fields_by_locale=self.fields_by_locale,
-            status=self.status, locale=self.locale,
-        )
+        page = {"page_type": self.page_type, "page_slug": self.page_slug, "locale": self.locale}
+        with journal_page(self, context, cms=CMS, conn_id=self.buttercms_conn_id, page=page, hook=hook) as record:
+            if record.uri is not None:  # the values before the write, for the journal's "old"
+                record.changes, record.options = self._current_changes(hook)
+            accepted = hook.update_page(
+                self.page_type, self.page_slug, fields=self.fields, fields_by_locale=self.fields_by_locale,
+                status=self.status, locale=self.locale,
+            )
+        accepted = {**accepted, "journal": record.uri}
         self.log.info("ButterCMS accepted the %s update of page %s: %s", self.status, where, accepted)
         self._push_link(context)
         if not self.wait_for_completion:
@@ -144,6 +158,16 @@ class ButterCMSUpdatePageOperator(BaseOperator):
                                   buttercms_conn_id=self.buttercms_conn_id, kwargs={"accepted": accepted})
         event = hook.wait_for_pages([spec], poll_interval=poll, timeout=timeout, log_progress=self.log.info)
         return self.execute_complete(context, event=event, accepted=accepted)
+
+    def _current_changes(self, hook: ButterCMSHook) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        """What the update will change, from the version it changes (the draft, or the published
+        page for ``status="published"``): the bulk adapter's read and diff, for one row."""
+        adapter = ButterCMSBulkAdapter(hook)
+        row = {key: value for key, value in (("page_type", self.page_type), ("page_slug", self.page_slug),
+                                             ("fields", self.fields), ("fields_by_locale", self.fields_by_locale),
+                                             ("status", self.status), ("locale", self.locale)) if value is not None}
+        [item] = adapter.prepare([row])
+        return adapter.diff(item, adapter.read(item)), item.options
 
     def _push_link(self, context: Context) -> None:
         push_page_url(context, buttercms_page_url(self.page_type, self.page_slug, self.editor_url))
@@ -183,12 +207,14 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         "changed_pages", "counts"}``); emitted when the task succeeds (after confirmation when
         waiting); a run that changed nothing, or a dry run, emits none (see
         :mod:`airflow_provider_pagemeta.assets`).
+    :param journal: record every page's change in the change journal: ``True`` (default) the
+        configured location, ``False`` none, a string a directory URI.
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
-    requests, changed_pages`` (+ ``changes`` on a dry run, + ``confirmed`` when waiting).
+    requests, changed_pages, journal`` (+ ``changes`` on a dry run, + ``confirmed`` when waiting).
     """
 
-    template_fields: Sequence[str] = ("updates", "dry_run", "skip_unchanged", "max_failures")
+    template_fields: Sequence[str] = ("updates", "dry_run", "skip_unchanged", "max_failures", "journal")
     ui_color = "#fff3c4"
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), a method
     # Airflow 3 never calls.
@@ -206,10 +232,12 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
         poll_interval: float = 10,
         timeout: float = 600,
         changed_pages_asset: Asset | str | None = None,
+        journal: bool | str = True,
         buttercms_conn_id: str = ButterCMSHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.journal = journal
         self.changed_pages_asset = add_alias_outlet(self, changed_pages_asset, CMS)
         self.updates = updates
         self.max_failures = max_failures
@@ -234,7 +262,7 @@ class ButterCMSBulkUpdatePagesOperator(BaseOperator):
             dry_run=dry_run, max_failures=max_failures, log=self.log.info,
             pacer=hook.pacer,  # also looks the connection up now: a missing one fails the task, not each page
         )
-        summary = runner.run(rows)
+        summary = run_journaled(self, context, runner, rows, conn_id=self.buttercms_conn_id)
         if dry_run or not self.wait_for_completion or not runner.changed:
             return self._done(context, summary, runner.changed)
         changed = set(runner.changed)

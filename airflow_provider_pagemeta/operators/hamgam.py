@@ -12,8 +12,9 @@ from airflow_provider_pagemeta.bulk.engine import BulkRunner
 from airflow_provider_pagemeta.bulk.hamgam import HamgamBulkAdapter
 from airflow_provider_pagemeta.core.convert import to_bool, to_file_ids, to_id, to_int, to_rows
 from airflow_provider_pagemeta.hooks.hamgam import HamgamHook
+from airflow_provider_pagemeta.journal.tasks import PageRecord, journal_page, run_journaled
 from airflow_provider_pagemeta.links import HamgamPageLink, hamgam_page_url, push_page_url
-from airflow_provider_pagemeta.payloads.hamgam import CMS, check_desired
+from airflow_provider_pagemeta.payloads.hamgam import CMS, MetaPlan, check_desired
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -50,10 +51,13 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
     :param text: key -> text value (templated).
     :param files: key -> file id (templated; rendered digit strings are converted to ints).
     :param dry_run: list the page and report the planned changes without writing.
+    :param journal: record the change in the change journal (``meta.<key>`` fields, no ``old``
+        for a key the write creates): ``True`` (default) the configured location, ``False`` none,
+        a string a directory URI. The result gains ``"journal"`` (its URI, None when off).
     :param hamgam_conn_id: the Hamgam connection (its ``host`` is required).
     """
 
-    template_fields: Sequence[str] = ("page_id", "text", "files", "dry_run")
+    template_fields: Sequence[str] = ("page_id", "text", "files", "dry_run", "journal")
     ui_color = "#e8f4ea"
     operator_extra_links = (HamgamPageLink(),)
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
@@ -67,10 +71,12 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         text: Mapping[str, str] | None = None,
         files: Mapping[str, int] | None = None,
         dry_run: bool = False,
+        journal: bool | str = True,
         hamgam_conn_id: str = HamgamHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.journal = journal
         self.page_id = page_id
         self.text = text
         self.files = files
@@ -82,19 +88,32 @@ class HamgamUpdatePageMetaOperator(BaseOperator):
         dry_run = to_bool(self.dry_run, "dry_run", cms=CMS)
         text, files = check_desired(self.text, to_file_ids(self.files, "files", cms=CMS))
         hook = HamgamHook(hamgam_conn_id=self.hamgam_conn_id)
-        self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))
-        plan = hook.plan_page_meta(page_id, text=text, files=files)
-        self._log_plan(page_id, plan, dry_run)
-        # The connection was already read for the listing: the link costs no lookup and no request.
-        push_page_url(context, hamgam_page_url(hook.base_url, page_id))
-        if dry_run:
-            return {**plan.summary(), "dry_run": True, "changes": plan.changes()}
-        result = hook.apply_plan(page_id, plan)
+        with journal_page(self, context, cms=CMS, conn_id=self.hamgam_conn_id, page={"page_id": page_id},
+                          dry_run=dry_run, hook=hook) as record:
+            self.log.info("Hamgam page %s: listing meta to compare %d key(s)", page_id, len(text) + len(files))
+            plan = hook.plan_page_meta(page_id, text=text, files=files)
+            record.changes = plan.journal_changes()
+            self._log_plan(page_id, plan, dry_run)
+            # The connection was already read for the listing: the link costs no lookup and no request.
+            push_page_url(context, hamgam_page_url(hook.base_url, page_id))
+            if dry_run:
+                return {**plan.summary(), "dry_run": True, "changes": plan.changes(), "journal": record.uri}
+            result = self._apply(hook, page_id, plan, record)
         self.log.info(
             "Hamgam page %s: created %d, updated %d, unchanged %d (%d HTTP request(s))",
             page_id, len(plan.created), len(plan.updated), len(plan.unchanged), hook.request_count,
         )
-        return result
+        return {**result, "journal": record.uri}
+
+    @staticmethod
+    def _apply(hook: HamgamHook, page_id: int, plan: MetaPlan, record: PageRecord) -> dict[str, list[str]]:
+        """The plan's writes one by one, so that when one fails the journal says which landed."""
+        done = []
+        for planned in plan.requests:
+            hook.apply_plan(page_id, MetaPlan(requests=[planned]))
+            done.append(planned)
+            record.landed = plan.journal_changes(done)
+        return plan.summary()
 
     def _log_plan(self, page_id: int, plan: MetaPlan, dry_run: bool) -> None:
         verb = "would" if dry_run else "will"
@@ -121,15 +140,17 @@ class HamgamBulkUpdatePageMetaOperator(BaseOperator):
     :param dry_run: list every page and return/log the diff (``meta.<key>: old -> new``) without
         writing.
     :param max_failures: how many pages may fail before the task fails (after all were tried).
+    :param journal: record every page's change in the change journal: ``True`` (default) the
+        configured location, ``False`` none, a string a directory URI.
     :param hamgam_conn_id: the Hamgam connection (its ``host`` is required).
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
-    requests, changed_pages`` (page ids as strings; + ``changes`` on a dry run, keyed by page id,
+    requests, changed_pages, journal`` (page ids as strings; + ``changes`` on a dry run, keyed by page id,
     each ``{"meta.<key>": {"old": {"text": ...} | {"file": id}, "new": ...}}``, no ``old`` for a
     key the page did not have).
     """
 
-    template_fields: Sequence[str] = ("updates", "dry_run", "max_failures")
+    template_fields: Sequence[str] = ("updates", "dry_run", "max_failures", "journal")
     ui_color = "#e8f4ea"
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
     # Airflow 3 never calls.
@@ -141,6 +162,7 @@ class HamgamBulkUpdatePageMetaOperator(BaseOperator):
         updates: Any,
         dry_run: bool = False,
         max_failures: int = 0,
+        journal: bool | str = True,
         hamgam_conn_id: str = HamgamHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -148,6 +170,7 @@ class HamgamBulkUpdatePageMetaOperator(BaseOperator):
         self.updates = updates
         self.dry_run = dry_run
         self.max_failures = max_failures
+        self.journal = journal
         self.hamgam_conn_id = hamgam_conn_id
 
     def execute(self, context: Context) -> BulkSummary:
@@ -158,6 +181,6 @@ class HamgamBulkUpdatePageMetaOperator(BaseOperator):
         runner = BulkRunner(HamgamBulkAdapter(hook), dry_run=dry_run, max_failures=max_failures,
                             log=self.log.info, pacer=hook.pacer)
         try:
-            return runner.run(rows)
+            return run_journaled(self, context, runner, rows, conn_id=self.hamgam_conn_id)
         finally:
             hook.close()

@@ -17,6 +17,7 @@ from airflow_provider_pagemeta.core.convert import to_bool, to_int, to_rows
 from airflow_provider_pagemeta.core.validation import invalid
 from airflow_provider_pagemeta.exceptions import CMSError
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
+from airflow_provider_pagemeta.journal.tasks import journal_page, run_journaled
 from airflow_provider_pagemeta.links import (
     PUBLIC_URL_KEY,
     PUBLISHED_URL_KEY,
@@ -34,7 +35,7 @@ from airflow_provider_pagemeta.payloads.webflow import (
     format_changes,
     normalize_update,
     optional_object_id,
-    page_diff,
+    page_changes,
     publish_needed,
     publish_targets,
     read_changes,
@@ -64,6 +65,9 @@ class WebflowUpdatePageOperator(BaseOperator):
         (``title_copied`` / ``description_copied`` accepted).
     :param skip_unchanged: read the page first and send no write when every given field already matches.
     :param dry_run: send no write; return and log the planned change field by field.
+    :param journal: record the change in the change journal: ``True`` (default) the configured
+        location, ``False`` none, a string a directory URI. With a journal the page is read before
+        the write even when ``skip_unchanged=False``, so the journal's ``old`` is the real value.
     :param site_url: the site's public URL (``https://www.example.com``): the task then also gets a
         "Public page (once published)" link, ``site_url`` + the page's ``publishedPath``. The
         update itself is staged: that address shows it only after the site is published
@@ -71,12 +75,14 @@ class WebflowUpdatePageOperator(BaseOperator):
         panel in the dashboard, where the staged settings show) is always there.
     :param webflow_conn_id: the Webflow connection id.
     :return: the page Webflow returned plus ``"changed"`` (False when skipped as unchanged), or for
-        ``dry_run`` ``{"dry_run": True, "page_id", "locale_id", "changed", "changes"}``. The links'
-        URLs are pushed as the XComs ``page_url`` and ``public_url``.
+        ``dry_run`` ``{"dry_run": True, "page_id", "locale_id", "changed", "changes"}``; both with
+        ``"journal"`` (the journal's URI, None when off). The links' URLs are pushed as the XComs
+        ``page_url`` and ``public_url``.
     """
 
     template_fields: Sequence[str] = (
         "page_id", "locale_id", "title", "slug", "seo", "open_graph", "skip_unchanged", "dry_run", "site_url",
+        "journal",
     )
     template_fields_renderers = {"seo": "json", "open_graph": "json"}
     ui_color = "#4353ff"
@@ -94,11 +100,13 @@ class WebflowUpdatePageOperator(BaseOperator):
         skip_unchanged: bool = True,
         dry_run: bool = False,
         site_url: str | None = None,
+        journal: bool | str = True,
         webflow_conn_id: str = WebflowHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.site_url = site_url
+        self.journal = journal
         self.page_id = page_id
         self.locale_id = locale_id
         self.title = title
@@ -121,26 +129,30 @@ class WebflowUpdatePageOperator(BaseOperator):
         hook = self._hook()
         where = f"page {page_id}" + (f" (locale {locale_id})" if locale_id else "")
         try:
-            if dry_run or skip_unchanged:
-                current = hook.get_page(page_id, locale_id=locale_id)
-                changes = page_diff(current, body)
-                _push_page_links(context, current, site_url)
-                if dry_run:
-                    return self._dry_run_result(where, page_id, locale_id, changes)
-                if not changes:
-                    self.log.info("Webflow %s is unchanged (%s already match); no write sent", where,
-                                  ", ".join(_dotted_fields(body)))
-                    return {**current, "changed": False}
-                self.log.info("Webflow %s: updating %d field(s): %s", where, len(changes), ", ".join(changes))
-            else:
-                self.log.info("Webflow %s: updating %s (skip_unchanged=False, no read first)", where, ", ".join(body))
-            page = hook.update_page_settings(page_id, locale_id=locale_id, **_hook_kwargs(body))
+            with journal_page(self, context, cms=CMS, conn_id=self.webflow_conn_id, dry_run=dry_run, hook=hook,
+                              page={"page_id": page_id, "locale_id": locale_id}) as record:
+                if dry_run or skip_unchanged or record.uri:
+                    current = hook.get_page(page_id, locale_id=locale_id)
+                    changes = record.changes = page_changes(current, body)
+                    _push_page_links(context, current, site_url)
+                    if dry_run:
+                        return {**self._dry_run_result(where, page_id, locale_id, changes), "journal": record.uri}
+                    if not changes and skip_unchanged:
+                        self.log.info("Webflow %s is unchanged (%s already match); no write sent", where,
+                                      ", ".join(_dotted_fields(body)))
+                        return {**current, "changed": False, "journal": record.uri}
+                    self.log.info("Webflow %s: updating %d field(s): %s", where, len(changes),
+                                  ", ".join(changes) or "none differs, written anyway (skip_unchanged=False)")
+                else:
+                    self.log.info("Webflow %s: updating %s (skip_unchanged=False, no read first)", where,
+                                  ", ".join(body))
+                page = hook.update_page_settings(page_id, locale_id=locale_id, **_hook_kwargs(body))
         finally:
             hook.close()
         self.log.info("Webflow %s updated (lastUpdated %s); the change is staged until the site is published",
                       where, page.get("lastUpdated"))
         _push_page_links(context, page, site_url)
-        return {**page, "changed": True}
+        return {**page, "changed": True, "journal": record.uri}
 
     def _dry_run_result(
         self, where: str, page_id: str, locale_id: str | None, changes: dict[str, dict[str, Any]]
@@ -210,12 +222,16 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
         "site_id", "counts"}``); a run that changed nothing, or a dry run, emits none, so a DAG
         scheduled on the asset runs on real changes only (see
         :mod:`airflow_provider_pagemeta.assets`).
+    :param journal: record every page's change in the change journal: ``True`` (default) the
+        configured location, ``False`` none, a string a directory URI.
 
     Returns (XCom) the bulk summary: ``total, updated, unchanged, failed, skipped, failures,
-    requests, changed_pages`` (+ ``changes`` on a dry run).
+    requests, changed_pages, journal`` (+ ``changes`` on a dry run).
     """
 
-    template_fields: Sequence[str] = ("updates", "site_id", "locale_id", "skip_unchanged", "dry_run", "max_failures")
+    template_fields: Sequence[str] = (
+        "updates", "site_id", "locale_id", "skip_unchanged", "dry_run", "max_failures", "journal",
+    )
     ui_color = "#4353ff"
     # The contract names this argument ``dry_run``; it shadows BaseOperator.dry_run(), which
     # Airflow 3 never calls.
@@ -232,10 +248,12 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
         max_failures: int = 0,
         use_bulk_endpoint: bool = False,
         changed_pages_asset: Asset | str | None = None,
+        journal: bool | str = True,
         webflow_conn_id: str = WebflowHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.journal = journal
         self.changed_pages_asset = add_alias_outlet(self, changed_pages_asset, "webflow")
         self.updates = updates
         self.site_id = site_id
@@ -263,7 +281,7 @@ class WebflowBulkUpdatePagesOperator(BaseOperator):
             log=self.log.info, pacer=hook.pacer,
         )
         try:
-            summary = runner.run(rows)
+            summary = run_journaled(self, context, runner, rows, conn_id=self.webflow_conn_id)
         finally:
             hook.close()
         emit_changed_pages(self, context, self.changed_pages_asset, summary, CMS, runner.changed, site_id=site_id)

@@ -349,3 +349,34 @@ def _matches(wanted: Any, current: Any) -> bool:
         return (isinstance(current, list) and len(current) == len(wanted)
                 and all(_matches(w, c) for w, c in zip(wanted, current, strict=True)))
     return json_equal(wanted, current)
+
+
+# ---------------------------------------------------------------------- the journal's diff
+#: Journal field names: ``properties.<name>`` for a property, else the page key itself.
+PROPERTIES_PREFIX = "properties."
+
+
+def page_changes(
+    page: Mapping[str, Any],
+    *,
+    properties: Mapping[str, Any] | None = None,
+    icon: Any = NOTSET,
+    cover: Any = NOTSET,
+    in_trash: bool | None = None,
+) -> dict[str, dict[str, Any]]:
+    """What an update would change on ``page``, as the journal's ``{field: {"old", "new"}}``.
+
+    Only the values :func:`changes_to_apply` would still send count. ``old`` is the page's own
+    property object (what a restore sends back), or its ``icon``/``cover``/``in_trash`` (a
+    ``null`` icon is a value: "no icon"); it is left out when the page had no such property.
+    """
+    wanted = changes_to_apply(page, properties=properties, icon=icon, cover=cover, in_trash=in_trash)
+    current_props = page.get("properties") or {}
+    changes: dict[str, dict[str, Any]] = {}
+    for name, prop in (wanted.get("properties") or {}).items():
+        change = {"old": current_props[name]} if name in current_props else {}
+        changes[PROPERTIES_PREFIX + name] = {**change, "new": prop}
+    for key in ("icon", "cover", "in_trash"):
+        if key in wanted:
+            changes[key] = {**({"old": page[key]} if key in page else {}), "new": wanted[key]}
+    return changes

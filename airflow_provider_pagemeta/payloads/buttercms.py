@@ -177,6 +177,13 @@ def validate_update(
     return path, body, params
 
 
+def journal_options(status: str, *, by_locale: bool) -> dict[str, Any]:
+    """The journal's ``cms_options`` of an update: what a restore must repeat. The status says
+    which version changed (and is read and written back); ``by_locale`` says that field names
+    start with a locale code (``fields.es.headline``), as with ``fields_by_locale``."""
+    return {"status": status, "by_locale": by_locale}
+
+
 def preview_for(status: str) -> bool:
     """Which read confirms an update sent with ``status``: the draft read for drafts, the
     published read (no ``preview``) for ``published``."""

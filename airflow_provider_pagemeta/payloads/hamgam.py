@@ -141,6 +141,21 @@ class MetaPlan:
         """``{key: {"old": ..., "new": ...}}`` for every key that would be written."""
         return {r.key: {"old": r.old, "new": r.new} for r in self.requests}
 
+    def journal_changes(self, requests: Iterable[PlannedRequest] | None = None) -> dict[str, dict[str, Any]]:
+        """The journal's diff of the plan's writes (or of some of them): ``meta.<key>`` ->
+        ``{"old", "new"}`` (values ``{"text": ...}`` / ``{"file": id}``), no ``old`` for a key
+        the write creates."""
+        return {meta_field(r.key): ({"new": r.new} if r.old is None else {"old": r.old, "new": r.new})
+                for r in (self.requests if requests is None else requests)}
+
+
+#: Journal field names of meta keys: ``meta.<key>`` (``meta.og:title``).
+META_PREFIX = "meta."
+
+
+def meta_field(key: str) -> str:
+    return META_PREFIX + key
+
 
 def plan_page_meta(
     existing: Iterable[Mapping[str, Any]],

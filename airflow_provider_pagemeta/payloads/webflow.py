@@ -203,9 +203,21 @@ def page_diff(page: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, dic
     return changes
 
 
+def page_changes(page: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """:func:`page_diff` in the journal's terms: a field Webflow returns as null (or leaves out)
+    had no value, so its change carries no ``old``. A restore then reports it as not restorable
+    rather than sending a ``null``, whose effect Webflow does not document."""
+    changes = page_diff(page, body)
+    for change in changes.values():
+        if change.get("old") is None:
+            change.pop("old", None)
+    return changes
+
+
 def format_changes(changes: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Log lines ``field: old -> new`` for a :func:`page_diff` result."""
-    return [f"{field}: {change['old']!r} -> {change['new']!r}" for field, change in changes.items()]
+    """Log lines ``field: old -> new`` for a :func:`page_diff` result (``(none)``: no old value)."""
+    return [f"{field}: {repr(change['old']) if 'old' in change else '(none)'} -> {change['new']!r}"
+            for field, change in changes.items()]
 
 
 def pair_bulk_results(

@@ -100,7 +100,7 @@ def test_missing_pages_fail_alone_within_max_failures(sandbox, pagemeta_connecti
 def test_failures_over_the_limit_fail_the_task_after_trying_every_page(sandbox, pagemeta_connections, instant):
     updates = [{"page_type": "faq", "page_slug": "missing", "fields": {"headline": "x"}}, *rows()[:3]]
     with pytest.raises(BulkFailedError) as info:
-        op(updates=updates, skip_unchanged=False).execute(context={})
+        op(updates=updates, skip_unchanged=False, journal=False).execute(context={})  # no read at all
     assert info.value.summary["failed"] == 1 and info.value.summary["updated"] == 3
     assert len(writes(sandbox)) == 4  # the failing page came first; the other three were still written
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
+from airflow_provider_pagemeta.journal import read_journal
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
 pytestmark = pytest.mark.dags
@@ -49,3 +52,46 @@ def test_dry_run_then_migrate_then_rerun_changes_nothing(run_dag, sandbox):
     sandbox.clear_requests()
     _ok(run_dag("content_migration"))
     assert sandbox.writes() == []
+
+
+def _butter_seo(sandbox, page_type: str, slug: str) -> dict:
+    return requests.get(
+        f"{sandbox.url}/buttercms/v2/pages/{page_type}/{slug}/", params={"preview": 1, "locale": "en"},
+        headers={"Authorization": f"Token {SANDBOX_TOKENS['buttercms']}"}, timeout=10,
+    ).json()["data"]["fields"]["seo"]
+
+
+def test_restore_path_puts_back_what_a_migration_run_changed(run_dag, sandbox, tmp_path):
+    sandbox.config(buttercms_apply_delay=0)
+    journal = {"AIRFLOW__PAGEMETA__JOURNAL_DIR": str(tmp_path)}
+    pages = [("landing-page", "home"), ("faq", "faq"), ("landing-page", "contact")]
+    before = {slug: _butter_seo(sandbox, kind, slug) for kind, slug in pages}
+    _ok(run_dag("content_migration", extra_env=journal))
+    [run_dir] = list((tmp_path / "content_migration").iterdir())
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "write_buttercms.jsonl", "write_hamgam.0.jsonl", "write_hamgam.1.jsonl", "write_hamgam.2.jsonl"]
+    migrated = {slug: _butter_seo(sandbox, kind, slug) for kind, slug in pages}
+    assert migrated != before
+
+    # Someone edits the FAQ page's SEO title after the migration: the restore must leave it alone.
+    requests.patch(f"{sandbox.url}/buttercms/v2/pages/faq/faq/", json={"status": "draft", "fields": {
+        "seo": {"title": "FAQ, edited by hand"}}}, params={"locale": "en"},
+        headers={"Authorization": f"Token {SANDBOX_TOKENS['buttercms']}"}, timeout=10).raise_for_status()
+
+    sandbox.clear_requests()
+    _ok(run_dag("content_migration", conf=json.dumps({"restore": run_dir.name, "dry_run": True}), extra_env=journal))
+    assert sandbox.writes() == []  # a dry-run restore reads and reports only
+
+    _ok(run_dag("content_migration", conf=json.dumps({"restore": run_dir.name}), extra_env=journal))
+    assert sorted(w["path"] for w in sandbox.writes()) == [
+        "/buttercms/v2/pages/landing-page/contact/", "/buttercms/v2/pages/landing-page/home/"]
+    assert _butter_seo(sandbox, "landing-page", "home") == before["home"]
+    assert _butter_seo(sandbox, "landing-page", "contact") == before["contact"]
+    assert _butter_seo(sandbox, "faq", "faq")["title"] == "FAQ, edited by hand"  # the conflict, untouched
+    meta = requests.get(f"{sandbox.url}/hamgam/api/pages/base/40/meta/", params={"limit": 100},
+                        headers={"Authorization": f"Token {SANDBOX_TOKENS['hamgam']}"}, timeout=10).json()
+    assert {m["key"] for m in meta["results"]} >= {"seo_title", "og_title"}  # created keys: not restorable
+    restore_runs = [p for p in (tmp_path / "content_migration").iterdir() if p != run_dir]
+    restored = [e for p in restore_runs for e in read_journal(str(p / "restore.jsonl"))]
+    assert sorted((e["status"], e["page"]["page_slug"]) for e in restored) == [  # the dry run's, then the real one's
+        ("applied", "contact"), ("applied", "home"), ("planned", "contact"), ("planned", "home")]

@@ -13,6 +13,7 @@ from airflow.triggers.base import TriggerEvent
 from airflow_provider_pagemeta._compat import AirflowException, AirflowSensorTimeout, TaskDeferred
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.buttercms import ButterCMSHook
+from airflow_provider_pagemeta.journal import read_journal
 from airflow_provider_pagemeta.operators.buttercms import ButterCMSUpdatePageOperator
 from airflow_provider_pagemeta.payloads.buttercms import page_spec
 from airflow_provider_pagemeta.sensors.buttercms import ButterCMSPageUpdateSensor
@@ -183,9 +184,21 @@ async def test_one_trigger_watches_many_pages(sandbox, conns):
 
 # ---------------------------------------------------------------------- operator
 def test_operator_without_waiting_returns_the_202_body(sandbox, conns):
-    op = ButterCMSUpdatePageOperator(task_id="u", page_type="faq", page_slug="faq", fields={"headline": "x"})
-    assert op.execute({}) == {"status": "pending"}
+    op = ButterCMSUpdatePageOperator(task_id="u", page_type="faq", page_slug="faq", fields={"headline": "x"},
+                                     journal=False)
+    assert op.execute({}) == {"status": "pending", "journal": None}
     assert [r["method"] for r in sandbox.requests("buttercms")] == ["PATCH"]
+
+
+def test_operator_with_a_journal_reads_the_draft_first(sandbox, conns, tmp_path):
+    op = ButterCMSUpdatePageOperator(task_id="u", page_type="faq", page_slug="faq", fields={"headline": "x"},
+                                     journal=str(tmp_path))
+    result = op.execute({})
+    assert [(r["method"], r["query"].get("preview")) for r in sandbox.requests("buttercms")] == [
+        ("GET", "1"), ("PATCH", None)]
+    [line] = read_journal(result["journal"])
+    assert line["changes"] == {"fields.headline": {"old": "FAQ (draft)", "new": "x"}}
+    assert line["cms_options"] == {"status": "draft", "by_locale": False}
 
 
 def test_operator_waits_in_place_and_returns_the_confirmed_page(sandbox, conns):
@@ -214,9 +227,12 @@ def test_deferrable_operator_patches_once_then_defers_and_completes(sandbox, con
     assert op.wait_for_completion is True
     with pytest.raises(TaskDeferred) as deferred:
         op.execute({})
-    assert [r["method"] for r in sandbox.requests("buttercms")] == ["PATCH", "GET"]  # submit, check once
+    # read (the journal's old value), submit, check once
+    assert [r["method"] for r in sandbox.requests("buttercms")] == ["GET", "PATCH", "GET"]
     assert deferred.value.method_name == "execute_complete"
-    assert deferred.value.kwargs == {"accepted": {"status": "pending"}}
+    journal = deferred.value.kwargs["accepted"]["journal"]
+    assert deferred.value.kwargs == {"accepted": {"status": "pending", "journal": journal}}
+    assert [line["status"] for line in read_journal(journal)] == ["applied"]
     [event] = asyncio.run(collect(deferred.value.trigger))
     result = op.execute_complete({}, event=event.payload, **deferred.value.kwargs)
     assert result["status"] == "pending" and result["page"]["fields"]["headline"] == "Def"

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from airflow_provider_pagemeta.exceptions import CMSConflictError, CMSValidationError
+from airflow_provider_pagemeta.journal import read_journal
 from airflow_provider_pagemeta.operators.buildin import BuildinUpdatePageOperator
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
 
@@ -35,7 +36,7 @@ def read_page(sandbox, page_id: str) -> dict[str, Any]:
 
 def test_templated_fields_and_no_hook_at_init():
     op = BuildinUpdatePageOperator(task_id="t", page_id="{{ params.page_id }}", properties=title("x"))
-    assert set(op.template_fields) == {"page_id", "properties", "icon", "cover", "in_trash", "if_match"}
+    assert set(op.template_fields) == {"page_id", "properties", "icon", "cover", "in_trash", "if_match", "journal"}
     assert not any(type(v).__name__ == "BuildinHook" for v in vars(op).values())
 
 
@@ -44,17 +45,27 @@ def test_plain_update_returns_the_page(pagemeta_connections, sandbox):
     page = op.execute({})
     assert title_of(page) == "Q3" and page["icon"] is None and page["in_trash"] is False
     json.dumps(page)  # a valid XCom
-    [entry] = sandbox.requests("buildin")
+    read, entry = sandbox.requests("buildin")  # read first: the journal's "old" is the real value
+    assert read["method"] == "GET"
     assert entry["method"] == "PATCH" and "if-match" not in entry["headers"]
     assert entry["body"] == {"properties": title("Q3"), "icon": None, "in_trash": False}
+    [line] = read_journal(page["journal"])
+    assert set(line["changes"]) == {"properties.title", "icon"}  # in_trash was already false
+    assert line["changes"]["icon"] == {"old": {"type": "emoji", "emoji": "📈"}, "new": None}
+
+
+def test_plain_update_without_a_journal_sends_one_request(pagemeta_connections, sandbox):
+    page = BuildinUpdatePageOperator(task_id="t", page_id=PLAN, in_trash=False, journal=False).execute({})
+    assert page["journal"] is None
+    assert [r["method"] for r in sandbox.requests("buildin")] == ["PATCH"]
 
 
 def test_if_match_update_fails_on_a_stale_version(pagemeta_connections, sandbox):
     BuildinUpdatePageOperator(task_id="a", page_id=PLAN, cover=COVER, if_match='"1"').execute({})
     with pytest.raises(CMSConflictError):
         BuildinUpdatePageOperator(task_id="b", page_id=PLAN, cover=None, if_match='"1"').execute({})
-    assert [(r["headers"]["if-match"], r["status"]) for r in sandbox.requests("buildin")] == [
-        ('"1"', 200), ('"1"', 409)]
+    assert [(r["headers"]["if-match"], r["status"]) for r in sandbox.requests("buildin")
+            if r["method"] == "PATCH"] == [('"1"', 200), ('"1"', 409)]
     assert read_page(sandbox, PLAN)["cover"] == COVER
 
 

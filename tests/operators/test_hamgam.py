@@ -7,6 +7,7 @@ import json
 import pytest
 
 from airflow_provider_pagemeta.exceptions import CMSValidationError
+from airflow_provider_pagemeta.journal import read_journal
 from airflow_provider_pagemeta.operators.hamgam import HamgamUpdatePageMetaOperator
 from airflow_provider_pagemeta.payloads.hamgam import plan_page_meta
 from airflow_provider_pagemeta.sandbox.control import SANDBOX_TOKENS
@@ -23,7 +24,7 @@ def operator(**kwargs) -> HamgamUpdatePageMetaOperator:
 
 def test_templated_fields_and_nothing_connects_at_init(sandbox):
     op = operator(page_id="{{ params.page_id }}", text={"a": "{{ ds }}"}, hamgam_conn_id="no_such_conn")
-    assert tuple(op.template_fields) == ("page_id", "text", "files", "dry_run")
+    assert tuple(op.template_fields) == ("page_id", "text", "files", "dry_run", "journal")
     assert sandbox.requests() == []
 
 
@@ -38,6 +39,9 @@ def test_dry_run_reports_old_and_new_and_writes_nothing(sandbox, pagemeta_connec
                                       "og_title": "Logitech"},
                   files={"image_top": "2"}, dry_run=True)
     result = op.execute({})  # the task logger (structlog) writes to stdout here
+    [planned] = read_journal(result.pop("journal"))
+    assert (planned["status"], planned["page"]) == ("planned", {"page_id": 38})
+    assert planned["changes"]["meta.og_title"] == {"new": {"text": "Logitech"}}  # created: no "old"
     assert result == {
         "created": ["og_title"], "updated": ["contact_us_title", "image_top"], "unchanged": ["meta_description"],
         "dry_run": True,
@@ -58,8 +62,15 @@ def test_dry_run_reports_old_and_new_and_writes_nothing(sandbox, pagemeta_connec
 def test_execute_writes_the_plan_then_a_rerun_writes_nothing(sandbox, pagemeta_connections, capsys):
     op = operator(page_id=38, text={"contact_us_title": "Write to us", "og_title": "Logitech"},
                   files={"image_top": 2})
-    assert op.execute({}) == {"created": ["og_title"], "updated": ["contact_us_title", "image_top"],
-                       "unchanged": []}
+    result = op.execute({})
+    journal = result.pop("journal")
+    assert result == {"created": ["og_title"], "updated": ["contact_us_title", "image_top"], "unchanged": []}
+    [applied] = read_journal(journal)
+    assert applied["status"] == "applied" and applied["changes"] == {
+        "meta.contact_us_title": {"old": {"text": "contact us here"}, "new": {"text": "Write to us"}},
+        "meta.og_title": {"new": {"text": "Logitech"}},
+        "meta.image_top": {"old": {"file": 1}, "new": {"file": 2}},
+    }
     assert [(w["method"], w["path"]) for w in sandbox.writes("hamgam")] == [
         ("PATCH", f"{BASE}/38/meta/2"), ("POST", f"{BASE}/38/meta/"), ("PATCH", f"{BASE}/38/meta/1")]
     assert "created 1, updated 2, unchanged 0 (4 HTTP request(s))" in capsys.readouterr().out

@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_pagemeta.exceptions import CMSValidationError
 from airflow_provider_pagemeta.hooks.webflow import WebflowHook
+from airflow_provider_pagemeta.journal import read_journal
 from airflow_provider_pagemeta.operators.webflow import (
     WebflowBulkUpdatePagesOperator,
     WebflowPublishSiteOperator,
@@ -52,9 +53,20 @@ def test_update_then_rerun_is_skipped_as_unchanged(sandbox, pagemeta_connections
 
 
 def test_skip_unchanged_false_writes_without_reading(sandbox, pagemeta_connections, fx):
-    op = WebflowUpdatePageOperator(task_id="t", page_id=fx["page_ids"][5], title="Careers", skip_unchanged=False)
+    op = WebflowUpdatePageOperator(task_id="t", page_id=fx["page_ids"][5], title="Careers", skip_unchanged=False,
+                                   journal=False)
     assert op.execute(context={})["changed"] is True
     assert methods(sandbox) == ["PUT"]
+
+
+def test_skip_unchanged_false_still_reads_first_for_the_journal(sandbox, pagemeta_connections, fx, tmp_path):
+    """The journal's ``old`` must be the real value, so with a journal the page is read first."""
+    op = WebflowUpdatePageOperator(task_id="t", page_id=fx["page_ids"][5], title="Careers at Orbit",
+                                   skip_unchanged=False, journal=str(tmp_path))
+    result = op.execute(context={})
+    assert methods(sandbox) == ["GET", "PUT"]
+    [entry] = read_journal(result["journal"])
+    assert entry["changes"] == {"title": {"old": "Careers", "new": "Careers at Orbit"}}
 
 
 def test_secondary_locale_update(sandbox, pagemeta_connections, fx):
@@ -71,6 +83,7 @@ def test_dry_run_sends_no_write_and_returns_the_diff(sandbox, pagemeta_connectio
                                    dry_run=True)
     with caplog.at_level(logging.INFO):
         result = op.execute(context={})
+    assert [e["status"] for e in read_journal(result.pop("journal"))] == ["planned"]
     assert result == {
         "dry_run": True, "page_id": page_id, "locale_id": None, "changed": True,
         "changes": {"seo.title": {"old": "Careers | Orbit Outfitters", "new": "Work with us"}},

@@ -38,7 +38,10 @@ TOKENS = {
     "hamgam": "hg-hygiene-token-5c7e9a1b3d2f4068ae13",
     "buildin": "bi-hygiene-token-8e6c4a2b0d1f3957bc24",
 }
-EXAMPLE_DAGS = sorted(p.stem for p in (ROOT / "dags_examples").glob("*.py"))
+#: DAGs that wait for a person's approval: `dags test` would wait forever here. They are driven
+#: through the REST API in their own tests (tests/dags_examples/test_seo_refresh_reviewed.py).
+AWAITS_APPROVAL = frozenset({"seo_refresh_reviewed"})
+EXAMPLE_DAGS = sorted(p.stem for p in (ROOT / "dags_examples").glob("*.py") if p.stem not in AWAITS_APPROVAL)
 KILLED_AFTER = 50  # writes that succeed before the 401
 CSV_ROWS = 240  # rows of dags_examples/data/seo_updates.csv
 

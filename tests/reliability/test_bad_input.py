@@ -261,6 +261,20 @@ CATALOGUE: list[Case] = [
         task_id="t", page_id=BI_PAGE, in_trash="sometimes")), "in_trash"),
     Case("bi-op-max_conflicts-superscript", lambda: run(BuildinUpdatePageOperator(
         task_id="t", page_id=BI_PAGE, properties=BI_TITLE, optimistic=True, max_conflicts="²")), "max_conflicts"),
+    # ------------------------------------------------------------ the journal argument, every writing operator
+    Case("journal-relative-path", lambda: run(WebflowUpdatePageOperator(
+        task_id="t", page_id=WF_PAGE, title="t", journal="journals/here")), "journal"),
+    Case("journal-rendered-empty", lambda: run(WebflowBulkUpdatePagesOperator(
+        task_id="t", updates=[{"page_id": WF_PAGE, "title": "t"}], journal="")), "journal"),
+    Case("journal-a-number", lambda: run(ButterCMSUpdatePageOperator(
+        task_id="t", page_type="faq", page_slug="faq", fields=FIELDS, journal=1)), "journal"),
+    Case("journal-bucketless", lambda: run(ButterCMSBulkUpdatePagesOperator(
+        task_id="t", updates=[{"page_type": "faq", "page_slug": "faq", "fields": FIELDS}], journal="s3://")),
+        "journal"),
+    Case("journal-relative-file-uri", lambda: run(HamgamUpdatePageMetaOperator(
+        task_id="t", page_id=38, text={"a": "b"}, journal="file://journals")), "journal"),
+    Case("journal-a-list", lambda: run(BuildinUpdatePageOperator(
+        task_id="t", page_id=BI_PAGE, in_trash=False, journal=["/tmp"])), "journal"),
 ]
 
 
