@@ -31,6 +31,9 @@ from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOp
 #: The sandbox's demo site ("Orbit Outfitters"); point the Param at your own site.
 SANDBOX_SITE_ID = "fdd818cce66350fd1bd9cac3"
 
+#: Read only by ``make demo``: it answers the review as a person would in the UI.
+DEMO = {"respond": {"review": {"chosen_options": ["Approve"]}}}
+
 #: Page id -> the new search title and description.
 REFRESH: dict[str, tuple[str, str]] = {
     "1a899e75168b8b70a16df7fa": ("About Orbit Outfitters | Gear for every expedition",
