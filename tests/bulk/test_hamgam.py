@@ -172,5 +172,5 @@ def test_bad_rows_fail_before_any_request_naming_the_row(sandbox, conns, updates
 
 def test_templated_fields_and_nothing_connects_at_init(sandbox):
     task = HamgamBulkUpdatePageMetaOperator(task_id="t", updates="{{ ti.xcom_pull('x') }}", hamgam_conn_id="nope")
-    assert tuple(task.template_fields) == ("updates", "dry_run", "max_failures")
+    assert tuple(task.template_fields) == ("updates", "dry_run", "max_failures", "journal")
     assert sandbox.requests() == []
