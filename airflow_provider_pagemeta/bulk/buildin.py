@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_pagemeta import NOTSET
-from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult
+from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult, one_row_per_page
 from airflow_provider_pagemeta.core.convert import to_bool
 from airflow_provider_pagemeta.core.validation import check_keys, invalid
 from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSConflictError, CMSError, CMSValidationError
@@ -55,17 +55,7 @@ class BuildinBulkAdapter:
         self.max_conflicts = max_conflicts
 
     def prepare(self, rows: Sequence[Any]) -> list[BulkItem]:
-        items: list[BulkItem] = []
-        seen: dict[str, int] = {}
-        for index, row in enumerate(rows):
-            item = self._prepare_row(index, row)
-            page_id = item.key
-            if page_id in seen:
-                raise invalid(f"updates[{index}] updates the same page as updates[{seen[page_id]}] "
-                              f"({page_id}); merge the two rows", f"updates[{index}]", CMS)
-            seen[page_id] = index
-            items.append(item)
-        return items
+        return one_row_per_page(rows, self._prepare_row, CMS)
 
     @staticmethod
     def _prepare_row(index: int, row: Any) -> BulkItem:

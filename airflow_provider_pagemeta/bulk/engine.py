@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from airflow_provider_pagemeta.core.errors import bounded
 from airflow_provider_pagemeta.core.pacing import RateLimitPacer
 from airflow_provider_pagemeta.core.retry import waits_too_long
+from airflow_provider_pagemeta.core.validation import invalid
 from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSError
 from airflow_provider_pagemeta.types import BulkFailure, BulkSummary
 
@@ -447,6 +448,24 @@ def write_each(batch: Sequence[PlannedWrite], write_one: Callable[[PlannedWrite]
             continue
         results.append(WriteResult(planned.item, changes=landed))
     return results
+
+
+def one_row_per_page(
+    rows: Sequence[Any], prepare_row: Callable[[int, Any], BulkItem], cms: str
+) -> list[BulkItem]:
+    """Validate every row (``prepare_row(index, row)``) and refuse two rows for the same page:
+    their writes would race, and the second's diff would be made on a page the first changes."""
+    items: list[BulkItem] = []
+    seen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        item = prepare_row(index, row)
+        page = str(item.page.get("page_id", item.key))
+        if page in seen:
+            raise invalid(f"updates[{index}] updates the same page as updates[{seen[page]}] ({page}); "
+                          "merge the two rows", f"updates[{index}]", cms)
+        seen[page] = index
+        items.append(item)
+    return items
 
 
 def chunked(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult
+from airflow_provider_pagemeta.bulk.engine import BulkItem, Diff, PlannedWrite, WriteResult, one_row_per_page
 from airflow_provider_pagemeta.core.convert import to_file_ids, to_id
 from airflow_provider_pagemeta.core.validation import check_keys, invalid
 from airflow_provider_pagemeta.exceptions import CMSAuthError, CMSError, CMSValidationError
@@ -38,17 +38,7 @@ class HamgamBulkAdapter:
         self.hook = hook
 
     def prepare(self, rows: Sequence[Any]) -> list[BulkItem]:
-        items: list[BulkItem] = []
-        seen: dict[int, int] = {}
-        for index, row in enumerate(rows):
-            item = self._prepare_row(index, row)
-            page_id = item.page["page_id"]
-            if page_id in seen:
-                raise invalid(f"updates[{index}] sets meta of the same page as updates[{seen[page_id]}] "
-                              f"(page {page_id}); merge the two rows", f"updates[{index}]", CMS)
-            seen[page_id] = index
-            items.append(item)
-        return items
+        return one_row_per_page(rows, self._prepare_row, CMS)
 
     @staticmethod
     def _prepare_row(index: int, row: Any) -> BulkItem:

@@ -23,6 +23,7 @@ from airflow_provider_pagemeta.bulk.engine import (
     Diff,
     PlannedWrite,
     WriteResult,
+    one_row_per_page,
 )
 from airflow_provider_pagemeta.exceptions import (
     CMSAuthError,
@@ -233,3 +234,14 @@ def test_a_dry_run_of_ten_thousand_pages_lists_the_first_diffs_only():
     summary = BulkRunner(FakeAdapter(pages(10_000)), dry_run=True).run(rows(10_000))
     assert len(summary["changes"]) == CHANGES_LISTED and summary["changes_truncated"] is True
     assert len(json.dumps(summary)) < 256 * 1024
+
+
+def test_one_row_per_page_refuses_a_second_row_for_a_page_naming_both():
+    def prepare(index: int, row: Any) -> BulkItem:
+        return BulkItem(index=index, key=str(row["id"]), target={}, page={"page_id": row["id"]})
+
+    assert [i.key for i in one_row_per_page([{"id": 1}, {"id": 2}], prepare, "hamgam")] == ["1", "2"]
+    with pytest.raises(CMSValidationError) as info:
+        one_row_per_page([{"id": 1}, {"id": 2}, {"id": 1}], prepare, "hamgam")
+    assert info.value.argument == "updates[2]"
+    assert "updates[2] updates the same page as updates[0] (1)" in str(info.value)
