@@ -5,7 +5,9 @@ Two renderings of the same table (page, field, old, new, status) with totals:
 - **Markdown** for a task log and for the body of an approval (Airflow's ``ApprovalOperator``
   shows Markdown): every value in a code span, pipes escaped, long values cut;
 - **HTML**: one self-contained page (inline style and script, a Content-Security-Policy that
-  forbids loading anything else) with a table sortable by any column, for a browser.
+  forbids loading anything else) with a table sortable by any column, for a browser. It also names
+  the task that wrote each entry (``dag_id.task_id``, the run in its tooltip), since a report over a
+  directory mixes tasks and runs: a dry run's ``planned`` rows and its apply's ``applied`` ones.
 
 Everything that comes from a journal is escaped: page values are written by people and may hold
 ``<script>``, pipes or backticks.
@@ -40,6 +42,10 @@ class Row:
     new: str
     status: str
     error: str
+    #: Which task wrote the entry (``dag_id.task_id``, ``[map_index]`` when mapped) and in which run:
+    #: a report over several runs or tasks (a dry run and its apply) tells them apart by these.
+    task: str = ""
+    run: str = ""
 
 
 def render_report(source: Any, *, max_rows: int = 100, fmt: str = "markdown") -> str:
@@ -90,14 +96,24 @@ def _value(change: Mapping[str, Any], key: str) -> str:
     return json.dumps(change[key], ensure_ascii=False, default=str)
 
 
+def task_label(entry: Mapping[str, Any]) -> str:
+    """The task that wrote an entry: ``dag_id.task_id``, with ``[map_index]`` for a mapped one."""
+    if not entry.get("task_id"):
+        return ""
+    label = f"{entry.get('dag_id') or '?'}.{entry['task_id']}"
+    map_index = entry.get("map_index")
+    return label + (f"[{map_index}]" if isinstance(map_index, int) and map_index >= 0 else "")
+
+
 def _rows(entry: Mapping[str, Any]) -> list[Row]:
     cms, status = str(entry.get("cms")), str(entry.get("status"))
     label = page_label(cms, entry.get("page") or {})
     error = str(entry.get("error") or "")
+    task, run = task_label(entry), str(entry.get("run_id") or "")
     changes = entry.get("changes") or {}
     if not changes:
-        return [Row(cms, label, "", "", "", status, error)]
-    return [Row(cms, label, str(name), _value(change, "old"), _value(change, "new"), status, error)
+        return [Row(cms, label, "", "", "", status, error, task, run)]
+    return [Row(cms, label, str(name), _value(change, "old"), _value(change, "new"), status, error, task, run)
             for name, change in changes.items()]
 
 
@@ -198,9 +214,10 @@ def _html_row(row: Row) -> str:
     status = f'<span class="{_esc(row.status)}">{_esc(row.status)}</span>'
     if row.error:
         status += f'<span class="err">{_esc(_cut(row.error, HTML_VALUE_CHARS))}</span>'
+    run = f' title="run {_esc(row.run)}"' if row.run else ""
     return (f"<tr><td>{_esc(row.cms)}</td><td class=\"v\">{_esc(row.page)}</td>"
             f"<td class=\"v\">{_esc(row.field)}</td>{_value_cell(row.old)}{_value_cell(row.new)}"
-            f"<td>{status}</td></tr>")
+            f"<td>{status}</td><td class=\"v\"{run}>{_esc(row.task)}</td></tr>")
 
 
 def _totals_table(totals: Mapping[str, Any]) -> str:
@@ -219,7 +236,7 @@ def _html(rows: Sequence[Row], total_rows: int, totals: Mapping[str, Any], sourc
             if total_rows > len(rows) else "")
     table = (
         '<table id="changes"><thead><tr><th>cms</th><th>page</th><th>field</th><th>old</th><th>new</th>'
-        f"<th>status</th></tr></thead><tbody>{''.join(_html_row(row) for row in rows)}</tbody></table>"
+        f"<th>status</th><th>task</th></tr></thead><tbody>{''.join(_html_row(row) for row in rows)}</tbody></table>"
         if rows else "<p>No page changed.</p>"
     )
     return (

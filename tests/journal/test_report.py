@@ -106,3 +106,19 @@ def test_write_report_next_to_a_run_directory(tmp_path):
     assert (run / "report.html").read_text().startswith("<!DOCTYPE html>")
     with pytest.raises(CMSValidationError, match="destination is required"):
         write_report(str(run / "t.jsonl"))
+
+
+def test_html_names_the_task_and_run_of_each_row_so_a_directory_report_tells_plan_from_apply():
+    plan = {**entry("a" * 24, {"seo.title": {"old": "Old", "new": "New"}}, "planned"), "dag_id": "seo_refresh",
+            "task_id": "plan", "run_id": "manual__2026-12-01T14:19:40+00:00"}
+    apply = {**plan, "status": "applied", "task_id": "apply"}
+    mapped = {**apply, "task_id": "apply_updates", "map_index": 1}
+    page = render_report([plan, apply, mapped], fmt="html")
+    parsed = _Collect()
+    parsed.feed(page)
+    assert "<th>status</th><th>task</th></tr>" in page
+    assert [c for c in parsed.cells if c.startswith("seo_refresh.")] == [
+        "seo_refresh.plan", "seo_refresh.apply", "seo_refresh.apply_updates[1]"]
+    runs = [a["title"] for t, a in parsed.tags if t == "td" and a.get("title", "").startswith("run ")]
+    assert runs == ["run manual__2026-12-01T14:19:40+00:00"] * 3
+    assert "seo_refresh." not in render_report([plan, apply])  # the Markdown (an approval's body) is unchanged
