@@ -130,6 +130,12 @@ class Airflow:
         rows = self._query("SELECT value FROM xcom WHERE dag_id = %s AND key = 'return_value'", (dag_id,))
         return [json.loads(value) if isinstance(value, str) else value for (value,) in rows]
 
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        """The state of one (unmapped) task instance of one run, None when it has none yet."""
+        rows = self._query("SELECT state FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = %s "
+                           "AND map_index = -1", (dag_id, run_id, task_id))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def task_return_values(self, dag_id: str, task_id: str) -> list[Any]:
         """The XCom return values of one task (one per map index, in index order)."""
         rows = self._query("SELECT value FROM xcom WHERE dag_id = %s AND task_id = %s AND key = 'return_value' "

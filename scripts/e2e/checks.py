@@ -347,7 +347,9 @@ def check_reviewed(verdict: Verdict, ctx: Context) -> None:
     approval = next((a for a in ctx.approvals if a.dag_id == REVIEWED_DAG), None)
     if approval is None or not approval.answered or approval.log_index is None:
         verdict.add("review answered through the REST API", False,
-                    f"not answered: {approval.error or 'never seen pending' if approval else 'no responder'}")
+                    "not answered" + (f" (seen waiting at {approval.pending_at:.0f} s)" if approval and
+                                      approval.pending_at is not None else "")
+                    + (f"; failed calls: {approval.errors[-3:]}" if approval and approval.errors else ""))
         return
     body = str(approval.detail.get("body") or "")
     after = f" once {', '.join(approval.after)} had ended" if approval.after else ""
@@ -355,7 +357,9 @@ def check_reviewed(verdict: Verdict, ctx: Context) -> None:
                 approval.answer.get("chosen_options") == [approval.option] and "**Change journal:**" in body,
                 f"{approval.task_id} of run {approval.run_id} pending at {approval.pending_at or 0:.0f} s, answered "
                 f"{approval.answer.get('chosen_options')} at {approval.answered_at or 0:.0f} s{after}; the approver "
-                f"read a {len(body.splitlines())}-line Markdown report")
+                f"read a {len(body.splitlines())}-line Markdown report"
+                + (f"; {len(approval.errors)} failed call(s) tried again: {approval.errors[-3:]}" if approval.errors
+                   else ""))
     try:
         plan_uri, plan = _journal_of(ctx, REVIEWED_DAG, "plan")
         apply_uri, applied = _journal_of(ctx, REVIEWED_DAG, "apply")
@@ -500,7 +504,7 @@ def print_summary(verdict: Verdict, ctx: Context, timings: dict[str, float]) -> 
     for approval in ctx.approvals:
         print(f"Human-in-the-loop: {approval.dag_id}.{approval.task_id} answered "
               f"{approval.answer.get('chosen_options') or 'never'} through the REST API"
-              + (f" ({approval.error})" if approval.error else ""))
+              + (f" ({len(approval.errors)} failed call(s) tried again)" if approval.errors else ""))
     print("Timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     print("Checks:")
     for name, ok, detail in verdict.rows:

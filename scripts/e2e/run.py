@@ -51,10 +51,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--buttercms-apply-delay", type=float, default=20.0,
                         help="seconds before a ButterCMS 202 becomes readable: longer than the gap between the "
                              "publish task and the sensor's first check, so the sensor must defer")
-    parser.add_argument("--webflow-publish-interval", type=float, default=60.0,
+    parser.add_argument("--webflow-publish-interval", type=float, default=90.0,
                         help="sandbox seconds between two successful publishes of one site (Webflow's: 60). Two "
-                             "DAGs publish the demo site: when the second comes sooner, it waits out a 429 for "
-                             "the rest, while webflow_seo_refresh (the longest run) still writes")
+                             "DAGs publish the demo site about 65 s apart here: 90 s makes the second meet the "
+                             "limit and wait out its 429 on every run (a lower value would leave that path "
+                             "unexercised), for about 15 s more in all")
     parser.add_argument("--run-timeout", type=float, default=600.0, help="bound on waiting for the DAG runs (s)")
     return parser.parse_args()
 
@@ -100,7 +101,7 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
         airflow.unpause(runnable)
         run_ids = airflow.trigger(runnable)
         log(f"triggered {len(run_ids)} DAG(s) through the REST API")
-        responder = hitl.Responder(airflow, approvals, lambda: len(sandbox.requests()), note=log)
+        responder = hitl.Responder(airflow, approvals, lambda: len(sandbox.requests()), airflow.task_state, note=log)
         airflow_api.monitor(airflow, runnable, args.run_timeout, observed, note=log, on_poll=responder)
     timings["dag runs"] = observed.run_seconds
 

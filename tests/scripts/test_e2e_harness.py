@@ -17,7 +17,10 @@ from pathlib import Path
 from scripts.e2e import evidence as checks
 from scripts.e2e import feature_evidence as fe
 from scripts.e2e import provision
+from scripts.e2e.airflow_api import Airflow, Observed
+from scripts.e2e.hitl import Approval, Responder
 from scripts.e2e.procs import ServiceGroup, group_members, kill_recorded_groups
+from tests.hostile import serve
 
 
 def entry(method: str, path: str, status: int, body: object = None, query: object = None) -> dict[str, object]:
@@ -385,22 +388,25 @@ RUN = "manual__2026-12-01T16:31:34.256243+00:00"
 
 
 class HitlApi:
-    """The api-server's HITL endpoints as the responder uses them, over a real socket."""
+    """The api-server's HITL endpoints as the responder uses them, over a real socket; it can fail a
+    listing once, and lose the reply to an answer it took."""
 
     def __init__(self) -> None:
-        self.state = "running"
         self.patches: list[tuple[str, object]] = []
+        self.fail_next_listing = False
+        self.lose_next_reply = False
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
+        detail_path = f"/api/v2/dags/reviewed/dagRuns/{RUN}/taskInstances/review/-1/hitlDetails"
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 return None
 
-            def _send(self, body: object) -> None:
+            def _send(self, body: object, status: int = 200) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -409,43 +415,74 @@ class HitlApi:
             def do_GET(self) -> None:
                 if self.path == "/auth/token":
                     self._send({"access_token": "t0ken"})
-                    return
-                assert self.path == "/api/v2/dags/reviewed/dagRuns/~/hitlDetails?response_received=false"
-                assert self.headers["Authorization"] == "Bearer t0ken"
-                pending = [] if api.patches else [{"subject": "Apply?", "body": "**Change journal:** 4 page(s)",
-                                                   "task_instance": {"dag_id": "reviewed", "dag_run_id": RUN,
-                                                                     "task_id": "review", "map_index": -1,
-                                                                     "state": api.state}}]
-                self._send({"hitl_details": pending, "total_entries": len(pending)})
+                elif self.headers["Authorization"] != "Bearer t0ken":
+                    self._send({"detail": "unauthorized"}, 401)
+                elif self.path == detail_path:
+                    self._send({"response_received": bool(api.patches), "chosen_options": ["Approve"]})
+                elif self.path == "/api/v2/dags/reviewed/dagRuns/~/hitlDetails?response_received=false":
+                    if api.fail_next_listing:
+                        api.fail_next_listing = False
+                        self._send({"detail": "busy"}, 503)
+                        return
+                    pending = [] if api.patches else [
+                        {"subject": "Apply?", "body": "**Change journal:** 4 page(s)",
+                         "task_instance": {"dag_id": "reviewed", "dag_run_id": RUN, "task_id": "review",
+                                           "map_index": -1, "state": "awaiting_input"}}]
+                    self._send({"hitl_details": pending, "total_entries": len(pending)})
+                else:
+                    self._send({"detail": self.path}, 404)
 
             def do_PATCH(self) -> None:
                 length = int(self.headers["Content-Length"])
                 api.patches.append((self.path, json.loads(self.rfile.read(length))))
+                if api.lose_next_reply:
+                    api.lose_next_reply = False
+                    self._send({"detail": "the proxy lost it"}, 502)
+                    return
                 self._send({"chosen_options": ["Approve"], "responded_by_user": {"name": "admin"}})
 
         return Handler
 
 
-def test_responder_answers_once_the_task_waits_and_the_other_dag_has_ended() -> None:
-    from scripts.e2e.airflow_api import Airflow, Observed
-    from scripts.e2e.hitl import Approval, Responder
-    from tests.hostile import serve
+def responder_for(url: str, approval: Approval, states: dict[str, str]) -> Responder:
+    log_length = iter(range(100, 200))
+    return Responder(Airflow(url, 0), [approval], lambda: next(log_length),
+                     lambda dag_id, run_id, task_id: states.get(task_id), note=lambda _m: None)
 
+
+def test_responder_answers_once_the_task_waits_and_the_other_dag_has_ended() -> None:
     api = HitlApi()
     with serve(api.handler()) as url:
         approval = Approval("reviewed", "review", "Approve", after=("other",))
-        log_length = iter(range(100, 200))
-        responder = Responder(Airflow(url, 0), [approval], lambda: next(log_length), note=lambda _m: None)
+        states = {"review": "running"}
+        responder = responder_for(url, approval, states)
         observed = Observed(runs={"reviewed": (RUN, "running"), "other": ("o", "running")})
         responder(observed)  # the task still runs: not yet waiting
         assert approval.pending_at is None and api.patches == []
-        api.state = "awaiting_input"
+        states["review"] = "awaiting_input"
         responder(observed)  # waiting, but the other DAG still writes the same pages
         assert approval.pending_at is not None and api.patches == [] and not approval.answered
         observed.runs["other"] = ("o", "success")
+        api.fail_next_listing = True
+        responder(observed)  # the api-server is busy: noted, tried again at the next poll
+        assert approval.errors and "503" in approval.errors[0] and not approval.answered
         responder(observed)
         responder(observed)  # answered already: nothing more is sent
     assert api.patches == [(f"/api/v2/dags/reviewed/dagRuns/{RUN}/taskInstances/review/-1/hitlDetails",
                             {"chosen_options": ["Approve"]})]
     assert approval.answered and approval.run_id == RUN and approval.log_index == 100
-    assert approval.detail["subject"] == "Apply?" and approval.error is None
+    assert approval.detail["subject"] == "Apply?" and len(approval.errors) == 1
+
+
+def test_responder_does_not_answer_twice_when_the_reply_to_its_answer_was_lost() -> None:
+    api = HitlApi()
+    api.lose_next_reply = True
+    with serve(api.handler()) as url:
+        approval = Approval("reviewed", "review")
+        responder = responder_for(url, approval, {"review": "awaiting_input"})
+        observed = Observed(runs={"reviewed": (RUN, "running")})
+        responder(observed)  # the answer lands, its reply does not
+        assert len(api.patches) == 1 and not approval.answered and "502" in approval.errors[0]
+        responder(observed)  # reads the detail: answered already, so nothing is sent again
+    assert len(api.patches) == 1 and approval.answer == {"chosen_options": ["Approve"]}
+    assert approval.log_index == 100  # the position before the first (and only) answer
