@@ -312,16 +312,19 @@ def check_publish_limit(verdict: Verdict, ctx: Context) -> None:
     """Publishes that met the one-publish-per-interval limit (several DAGs publish one site) were waited
     out as the hook does: each 429 answered by one logged wait of its Retry-After, then a publish."""
     _others, publish_429 = fe.webflow_429s(ctx.log_entries)
+    early = fe.publish_429s_without_a_publish_before(ctx.log_entries)
     tasks = _publish_tasks(ctx)
     waits = [(dag_id, site, seconds) for dag_id, task_id, _s in tasks
              for site, seconds in fe.publish_retry_waits(ctx.task_log_text(dag_id, task_id))]
     interval = ctx.webflow_publish_interval
     off = fe.waits_honoured([seconds for _d, _site, seconds in waits], interval)
     unfinished = sorted(d for d, _t, s in tasks if s not in ("success", "skipped"))
-    verdict.add("webflow publish limit waited out", len(waits) == publish_429 and not off and not unfinished,
+    verdict.add("webflow publish limit waited out",
+                len(waits) == publish_429 and not early and not off and not unfinished,
                 f"{publish_429} publish 429(s) from the one-publish-per-{interval:g}-s limit (sandbox "
-                f"--webflow-publish-interval {interval:g}; Webflow's is 60 s); {len(waits)} wait(s) in the publish "
-                f"tasks' logs: " + (", ".join(f"{d} {s:.0f} s" for d, _site, s in waits) or "none")
+                f"--webflow-publish-interval {interval:g}; Webflow's is 60 s), {early} before any publish of "
+                f"their site (the rate limit's); {len(waits)} wait(s) in the publish tasks' logs: "
+                + (", ".join(f"{d} {s:.0f} s" for d, _site, s in waits) or "none")
                 + f" (each the Retry-After, 1-{math.ceil(interval)} s)"
                 + (f"; outside that: {off}" if off else "")
                 + (f"; publish tasks not done: {unfinished}" if unfinished else ""))

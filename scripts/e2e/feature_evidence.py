@@ -66,6 +66,22 @@ def webflow_429s(log: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
     return others, publishes
 
 
+def publish_429s_without_a_publish_before(log: Iterable[Mapping[str, Any]]) -> int:
+    """Publish 429s of a site no successful publish of that site came before: not the publish limit's
+    (it counts from the last successful publish), so the general rate limit's, which pacing must avoid."""
+    published: set[str] = set()
+    unexplained = 0
+    for entry in log:
+        site = publish_site(entry)
+        if site is None:
+            continue
+        if is_2xx(_status(entry)):
+            published.add(site)
+        elif _status(entry) == 429 and site not in published:
+            unexplained += 1
+    return unexplained
+
+
 def publishes_per_site(log: Iterable[Mapping[str, Any]]) -> dict[str, Counter[str]]:
     """Per site: publishes answered ``2xx``, ``429`` and ``other``."""
     table: dict[str, Counter[str]] = {}

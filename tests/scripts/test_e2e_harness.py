@@ -264,6 +264,12 @@ def test_webflow_429s_count_publishes_apart_from_the_rate_limit() -> None:
     assert fe.publish_site(entry("GET", f"/webflow/v2/sites/{ORBIT}/publish", 200)) is None
 
 
+def test_a_publish_429_before_any_publish_of_its_site_is_not_the_publish_limits() -> None:
+    assert fe.publish_429s_without_a_publish_before(GO_LIVE) == 0
+    assert fe.publish_429s_without_a_publish_before([publish(LARGE, 429), publish(LARGE, 202), publish(ORBIT, 429),
+                                                     publish(LARGE, 429)]) == 2
+
+
 def test_publishes_per_site_splits_2xx_429_and_other() -> None:
     table = fe.publishes_per_site(GO_LIVE)
     assert table == {ORBIT: {"2xx": 2, "429": 1}, LARGE: {"other": 1}}
