@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,24 @@ class Airflow:
         rows = self._query("SELECT value FROM xcom WHERE dag_id = %s AND key = 'return_value'", (dag_id,))
         return [json.loads(value) if isinstance(value, str) else value for (value,) in rows]
 
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str | None:
+        """The state of one (unmapped) task instance of one run, None when it has none yet."""
+        rows = self._query("SELECT state FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = %s "
+                           "AND map_index = -1", (dag_id, run_id, task_id))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def task_return_values(self, dag_id: str, task_id: str) -> list[Any]:
+        """The XCom return values of one task (one per map index, in index order)."""
+        rows = self._query("SELECT value FROM xcom WHERE dag_id = %s AND task_id = %s AND key = 'return_value' "
+                           "ORDER BY map_index", (dag_id, task_id))
+        return [json.loads(value) if isinstance(value, str) else value for (value,) in rows]
+
+    def tasks_of_operator(self, operator: str) -> list[tuple[str, str, int, str | None]]:
+        """``(dag_id, task_id, map_index, state)`` of every task instance of one operator class."""
+        return [(str(d), str(t), int(m), s) for d, t, m, s in self._query(
+            "SELECT dag_id, task_id, map_index, state FROM task_instance WHERE operator = %s "
+            "ORDER BY dag_id, task_id, map_index", (operator,))]
+
     def job_types(self, job_ids: set[int]) -> dict[int, str]:
         """``job.job_type`` per id: tells a TriggererJob from a scheduler or an inline ``dags test`` run."""
         if not job_ids:
@@ -138,13 +157,19 @@ class Airflow:
 
 
 def monitor(airflow: Airflow, ids: list[str], timeout: float, observed: Observed,
-            note: Any = print) -> None:
-    """Poll until every run is finished (or ``timeout``), noting what the DB shows on the way."""
+            note: Any = print, on_poll: Callable[[Observed], None] | None = None) -> None:
+    """Poll until every run is finished (or ``timeout``), noting what the DB shows on the way.
+
+    ``on_poll`` runs after each look at the DB: what a person would do meanwhile, such as answer a
+    Human-in-the-loop task (``hitl.Responder``); it is bounded by the same ``timeout``.
+    """
     started = time.monotonic()
     deadline = started + timeout
     last_report = ""
     while True:
         airflow.observe(ids, observed)
+        if on_poll is not None:
+            on_poll(observed)
         states = observed.states(ids)
         report = ", ".join(f"{i}={s}" for i, s in states.items())
         if report != last_report:

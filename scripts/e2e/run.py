@@ -15,7 +15,9 @@ The story of a run is ``execute`` below; the parts live beside this file:
 - ``procs.py``      process groups, one-shot commands, signals (generic)
 - ``services.py``   starting PostgreSQL, Redis, the sandbox and Airflow's components
 - ``airflow_api.py`` asking the running Airflow: REST API (unpause, trigger), metadata DB; the run monitor
-- ``checks.py``     the verdicts and the summary; ``evidence.py`` their pure, unit-tested helpers
+- ``hitl.py``       answering Human-in-the-loop tasks (the reviewed refresh's approval) through the REST API
+- ``checks.py``     the verdicts and the summary; ``evidence.py`` and ``feature_evidence.py`` their pure,
+                    unit-tested helpers
 
 Everything is rebuilt on each run, so a run never depends on the previous one.
 """
@@ -30,9 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: the harness's modules are imported as scripts.e2e.*
 
-from scripts.e2e import airflow_api, checks, provision, services  # noqa: E402
+from scripts.e2e import airflow_api, checks, hitl, provision, services  # noqa: E402
 from scripts.e2e.layout import Tree, elapsed, log  # noqa: E402
 from scripts.e2e.procs import ServiceGroup, ignore_interrupts, stopped_on_signals  # noqa: E402
+
+#: The Human-in-the-loop tasks the harness answers as a person would. The review of the reviewed refresh
+#: is approved once ``asset_seo_publish`` (which writes three of the same pages of the same site) has
+#: ended, so the writes on those pages come in one order on every run.
+APPROVALS = (hitl.Approval(checks.REVIEWED_DAG, "review", "Approve", after=("asset_seo_publish",)),)
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,6 +51,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--buttercms-apply-delay", type=float, default=20.0,
                         help="seconds before a ButterCMS 202 becomes readable: longer than the gap between the "
                              "publish task and the sensor's first check, so the sensor must defer")
+    parser.add_argument("--webflow-publish-interval", type=float, default=90.0,
+                        help="sandbox seconds between two successful publishes of one site (Webflow's: 60). Two "
+                             "DAGs publish the demo site about 65 s apart here: 90 s makes the second meet the "
+                             "limit and wait out its 429 on every run (a lower value would leave that path "
+                             "unexercised), for about 15 s more in all")
     parser.add_argument("--run-timeout", type=float, default=600.0, help="bound on waiting for the DAG runs (s)")
     return parser.parse_args()
 
@@ -70,7 +82,8 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     services.start_postgres(group, tree, pg_bin, pg_user, ports.postgres)
     services.start_redis(group, tree, ports.redis)
     services.start_sandbox(group, ports.sandbox, args)
-    log(f"sandbox on {ports.sandbox_url} (webflow {args.webflow_rate_limit} req / {args.webflow_rate_window:g} s)")
+    log(f"sandbox on {ports.sandbox_url} (webflow {args.webflow_rate_limit} req / {args.webflow_rate_window:g} s, "
+        f"one publish per site per {args.webflow_publish_interval:g} s)")
     env = services.airflow_env(tree, ports, dags, args.webflow_rate_window)
     airflow = services.start_airflow(group, tree, env, ports)
     import_errors = airflow_api.wait_parsed(airflow, ids, 240)
@@ -79,19 +92,22 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
 
     runnable = [i for i in ids if i not in import_errors]
     observed = airflow_api.Observed()
+    from airflow_provider_pagemeta.sandbox.control import SandboxControl
+
+    sandbox = SandboxControl(ports.sandbox_url)
+    approvals = [a for a in APPROVALS if a.dag_id in runnable]
     if runnable:
         log("unpausing and triggering")
         airflow.unpause(runnable)
         run_ids = airflow.trigger(runnable)
         log(f"triggered {len(run_ids)} DAG(s) through the REST API")
-        airflow_api.monitor(airflow, runnable, args.run_timeout, observed, note=log)
+        responder = hitl.Responder(airflow, approvals, lambda: len(sandbox.requests()), airflow.task_state, note=log)
+        airflow_api.monitor(airflow, runnable, args.run_timeout, observed, note=log, on_poll=responder)
     timings["dag runs"] = observed.run_seconds
 
-    from airflow_provider_pagemeta.sandbox.control import SandboxControl
-
     ctx = checks.Context(tree=tree, dags=dags, ids=ids, import_errors=import_errors, observed=observed,
-                         airflow=airflow, sandbox_url=ports.sandbox_url,
-                         log_entries=SandboxControl(ports.sandbox_url).requests())
+                         airflow=airflow, sandbox_url=ports.sandbox_url, log_entries=sandbox.requests(),
+                         approvals=approvals, webflow_publish_interval=args.webflow_publish_interval)
     verdict = checks.judge(ctx)
     timings["total"] = elapsed()
     checks.print_summary(verdict, ctx, timings)

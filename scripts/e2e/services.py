@@ -96,6 +96,7 @@ def start_sandbox(group: ServiceGroup, port: int, args: argparse.Namespace) -> N
         sys.executable, "-m", "airflow_provider_pagemeta.sandbox", "--port", str(port),
         "--webflow-rate-limit", str(args.webflow_rate_limit), "--webflow-rate-window", str(args.webflow_rate_window),
         "--buttercms-apply-delay", str(args.buttercms_apply_delay),
+        "--webflow-publish-interval", str(args.webflow_publish_interval),
     ], env=dict(os.environ), cwd=ROOT)
     url = f"http://127.0.0.1:{port}/_sandbox/fixtures"
     wait_for("sandbox", lambda: requests.get(url, timeout=2).ok, 60, alive=service.alive)
