@@ -16,6 +16,8 @@ The story of a run is ``execute`` below; the parts live beside this file:
 - ``services.py``   starting PostgreSQL, Redis, the sandbox and Airflow's components
 - ``airflow_api.py`` asking the running Airflow: REST API (unpause, trigger), metadata DB; the run monitor
 - ``checks.py``     the verdicts and the summary; ``evidence.py`` their pure, unit-tested helpers
+- ``object_store.py`` the S3 server the change journal is written to, and its checks
+- ``dags/``         DAGs of the run only, linked into its DAG folder next to ``dags_examples/``
 
 Everything is rebuilt on each run, so a run never depends on the previous one.
 """
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: the harness's modules are imported as scripts.e2e.*
 
-from scripts.e2e import airflow_api, checks, provision, services  # noqa: E402
+from scripts.e2e import airflow_api, checks, object_store, provision, services  # noqa: E402
 from scripts.e2e.layout import Tree, elapsed, log  # noqa: E402
 from scripts.e2e.procs import ServiceGroup, ignore_interrupts, stopped_on_signals  # noqa: E402
 
@@ -41,9 +43,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--webflow-rate-limit", type=int, default=60,
                         help="sandbox Webflow requests per window: 240 pages at 60 per 15 s take about a minute")
     parser.add_argument("--webflow-rate-window", type=float, default=15.0, help="sandbox Webflow window (s)")
-    parser.add_argument("--buttercms-apply-delay", type=float, default=20.0,
+    parser.add_argument("--buttercms-apply-delay", type=float, default=45.0,
                         help="seconds before a ButterCMS 202 becomes readable: longer than the gap between the "
-                             "publish task and the sensor's first check, so the sensor must defer")
+                             "publish task and the sensor's first check, so the sensor must defer (that gap is "
+                             "mostly the wait for a free worker slot: 20 s was not always enough with every DAG "
+                             "on four slots)")
     parser.add_argument("--run-timeout", type=float, default=600.0, help="bound on waiting for the DAG runs (s)")
     return parser.parse_args()
 
@@ -52,9 +56,14 @@ def dag_ids(dags: Path) -> list[str]:
     return sorted(p.stem for p in dags.glob("*.py") if not p.name.startswith("_"))
 
 
+#: Example DAGs left out of the run. wip-s3 only, until the harness answers seo_refresh_reviewed's
+#: approval (branch wip-e2e): without an answer that run waits until the run timeout.
+SKIPPED_DAGS = ("seo_refresh_reviewed",)
+
+
 def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: dict[str, float]) -> int:
     """Install, start the deployment, run every DAG, judge the run from outside. Stopping is ``main``'s job."""
-    dags = args.dags_folder.resolve()
+    dags = provision.dags_folder(tree, [args.dags_folder.resolve(), object_store.DAGS], skip=SKIPPED_DAGS)
     ids = dag_ids(dags)
     log(f"DAGs: {', '.join(ids) or 'none'}")
 
@@ -71,7 +80,9 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     services.start_redis(group, tree, ports.redis)
     services.start_sandbox(group, ports.sandbox, args)
     log(f"sandbox on {ports.sandbox_url} (webflow {args.webflow_rate_limit} req / {args.webflow_rate_window:g} s)")
-    env = services.airflow_env(tree, ports, dags, args.webflow_rate_window)
+    s3 = object_store.start(group, tree)
+    log(f"s3 (moto) on {s3.url}; [pagemeta] journal_dir = {object_store.JOURNAL_DIR}")
+    env = {**services.airflow_env(tree, ports, dags, args.webflow_rate_window), **s3.airflow_env()}
     airflow = services.start_airflow(group, tree, env, ports)
     import_errors = airflow_api.wait_parsed(airflow, ids, 240)
     log(f"DAGs parsed ({len(import_errors)} import error(s))")
@@ -80,6 +91,7 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     runnable = [i for i in ids if i not in import_errors]
     observed = airflow_api.Observed()
     if runnable:
+        object_store.prepare(tree, ports.sandbox_url)
         log("unpausing and triggering")
         airflow.unpause(runnable)
         run_ids = airflow.trigger(runnable)
