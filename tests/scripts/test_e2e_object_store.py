@@ -145,3 +145,10 @@ def test_project_pin_reads_constraints_txt() -> None:
     assert pin in provision.CONSTRAINTS.read_text().splitlines()
     with pytest.raises(RuntimeError, match="pins no not-a-package"):
         provision.project_pin("not-a-package")
+
+
+def test_an_injected_fault_is_not_a_bad_write_but_a_real_401_is() -> None:
+    from scripts.e2e import evidence
+
+    log = [logged("PATCH", 1491, 401, fault=True), logged("PATCH", 1483, 401)]
+    assert evidence.bad_writes(log, "hamgam") == ["PATCH /hamgam/api/pages/base/1483/meta/7/ -> 401"]
