@@ -19,6 +19,7 @@ which task, and that no token is in any object. The pure parts are unit-tested
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -254,8 +255,14 @@ def _server(ctx: Context) -> S3Server | None:
 
 
 def _stored(ctx: Context) -> dict[str, list[Version]]:
+    """The bucket's objects, read once: the runs are over, nothing writes to it any more."""
     server = _server(ctx)
-    return versions(server) if server is not None else {}
+    return _versions_at(server.port) if server is not None else {}
+
+
+@functools.cache
+def _versions_at(port: int) -> dict[str, list[Version]]:
+    return versions(S3Server(port))
 
 
 def check_s3_objects(verdict: Verdict, ctx: Context) -> None:

@@ -114,6 +114,7 @@ def test_the_e2e_dag_pins_apply_and_restore_to_the_two_workers() -> None:
     dag = module.journal_across_workers()
     assert {t.task_id: t.queue for t in dag.tasks} == {"apply": services.WORKERS[0], "restore": services.WORKERS[1]}
     assert dag.task_dict["apply"].retries == 1
+    assert dag.task_dict["restore"].upstream_task_ids == {"apply"}  # through apply.output
     assert object_store.FAULT_PAGE in module.PAGE_IDS
     assert module.PAGE_IDS[0] < object_store.FAULT_PAGE < module.PAGE_IDS[-1]  # pages land before it, some after
 

@@ -58,8 +58,8 @@ def journal_across_workers() -> None:
         retries=1,
         retry_delay=timedelta(seconds=2),
     )
-    restore = PageMetaRestoreOperator(task_id="restore", journal=apply.output, queue=RESTORE_QUEUE)
-    apply >> restore
+    # apply.output makes restore run after apply, with apply's result (its journal's URI).
+    PageMetaRestoreOperator(task_id="restore", journal=apply.output, queue=RESTORE_QUEUE)
 
 
 journal_across_workers()
