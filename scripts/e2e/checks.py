@@ -18,11 +18,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scripts.e2e import evidence
+from scripts.e2e import evidence, object_store
 from scripts.e2e import feature_evidence as fe
 from scripts.e2e.airflow_api import Airflow, Observed
 from scripts.e2e.hitl import Approval
 from scripts.e2e.layout import Tree
+from scripts.e2e.object_store import (  # the change journal in the S3 bucket
+    check_s3_apply_lines,
+    check_s3_failed_try,
+    check_s3_objects,
+    check_s3_restore,
+    check_s3_tokens,
+    check_s3_workers,
+)
 from scripts.e2e.services import WORKERS
 
 #: The DAG whose ButterCMS wait must go through the triggerer, and the trigger class it must use there.
@@ -476,6 +484,12 @@ CHECKS: tuple[Callable[[Verdict, Context], None], ...] = (
     check_deferral,
     check_workers,
     check_tokens,
+    check_s3_objects,
+    check_s3_apply_lines,
+    check_s3_failed_try,
+    check_s3_restore,
+    check_s3_workers,
+    check_s3_tokens,
 )
 
 
@@ -508,6 +522,8 @@ def print_summary(verdict: Verdict, ctx: Context, timings: dict[str, float]) -> 
         print(f"Human-in-the-loop: {approval.dag_id}.{approval.task_id} answered "
               f"{approval.answer.get('chosen_options') or 'never'} through the REST API"
               + (f" ({len(approval.errors)} failed call(s) tried again)" if approval.errors else ""))
+    print(f"Journal objects ({object_store.JOURNAL_DIR}):")
+    print("\n".join(f"  {line}" for line in object_store.summary_lines(ctx)) or "  none")
     print("Timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     print("Checks:")
     for name, ok, detail in verdict.rows:

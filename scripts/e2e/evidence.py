@@ -72,12 +72,15 @@ def count_429(log: Iterable[Mapping[str, Any]], cms: str = "webflow") -> int:
 
 
 def bad_writes(log: Iterable[Mapping[str, Any]], cms: str) -> list[str]:
-    """Writes to ``cms`` answered with anything but 2xx, 429 (judged apart) or a tolerated status."""
+    """Writes to ``cms`` answered with anything but 2xx, 429 (judged apart) or a tolerated status.
+    An answer the harness injected (a sandbox fault, logged with ``"fault": true``) is the run's
+    doing, not the provider's, and is judged by the check that injected it."""
     tolerated = TOLERATED_WRITE_STATUSES.get(cms, set()) | {429}
     return [
         f"{e['method']} {e['path']} -> {e['status']}"
         for e in log
         if cms_of(e) == cms and is_write(e) and not is_2xx(int(e["status"])) and int(e["status"]) not in tolerated
+        and not e.get("fault")
     ]
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from scripts.e2e.layout import E2E, PG_SCRATCH_PREFIX, ROOT, Tree, log
@@ -26,8 +27,16 @@ BIN = Path(sys.executable).parent
 CONSTRAINTS = ROOT / "constraints.txt"
 E2E_CONSTRAINTS = Path(__file__).resolve().parent / "constraints-e2e.txt"
 #: Installed into the project's venv for the run only (never a runtime dependency of the provider).
-#: asyncpg: Airflow 3 also opens an async engine on the metadata DB (postgresql+asyncpg).
-PYTHON_PACKAGES = ("apache-airflow-providers-celery", "psycopg2-binary", "asyncpg")
+#: asyncpg: Airflow 3 also opens an async engine on the metadata DB (postgresql+asyncpg). The journal
+#: on S3 (``object_store.py``): Airflow's S3 filesystem (the amazon provider and s3fs), and moto's S3
+#: in server mode (its ``s3`` extra and Flask: ``moto[server]`` would bring every AWS service's deps).
+PYTHON_PACKAGES = ("apache-airflow-providers-celery", "psycopg2-binary", "asyncpg",
+                   "apache-airflow-providers-amazon", "s3fs", "moto[s3]", "flask", "flask-cors")
+#: Pins of constraints.txt that an e2e package's own bounds would refuse, kept as pinned with uv's
+#: ``--override``: botocore (boto3, aiobotocore, moto) caps python-dateutil below 3, the project pins
+#: 4.0.0, and the run itself shows botocore works with it. Moving the pin instead would change the
+#: venv ``make test`` uses.
+KEEP_PROJECT_PINS = ("python-dateutil",)
 #: Binaries the run needs on PATH, and the Debian package that brings each.
 SYSTEM_BINARIES = {"redis-server": "redis-server"}
 
@@ -72,15 +81,28 @@ def ensure_system_packages(log_dir: Path) -> Path:
 
 
 def ensure_python_packages(log_dir: Path) -> None:
-    """The run's Python packages into the venv, pinned by our file and by the project's (nothing pinned moves)."""
+    """The run's Python packages into the venv, pinned by our file and by the project's (nothing pinned moves).
+
+    With uv (``make bootstrap`` installs it; pip is asked for it when missing): pip has no way to
+    keep a pin that a dependency's bound refuses (``KEEP_PROJECT_PINS``).
+    """
     uv = BIN / "uv"
-    pins = ["-c", str(CONSTRAINTS), "-c", str(E2E_CONSTRAINTS)]
-    if uv.exists():
-        argv = [str(uv), "pip", "install", "-q", "--python", sys.executable, *pins, *PYTHON_PACKAGES]
-    else:
-        argv = [sys.executable, "-m", "pip", "install", "-q", *pins, *PYTHON_PACKAGES]
+    if not uv.exists():
+        run_logged("pip-install-uv", [sys.executable, "-m", "pip", "install", "-q", project_pin("uv")], log_dir)
+    overrides = log_dir / "overrides.txt"
+    overrides.write_text("".join(f"{project_pin(name)}\n" for name in KEEP_PROJECT_PINS))
+    argv = [str(uv), "pip", "install", "-q", "--python", sys.executable, "-c", str(CONSTRAINTS),
+            "-c", str(E2E_CONSTRAINTS), "--override", str(overrides), *PYTHON_PACKAGES]
     run_logged("pip-install", argv, log_dir, timeout=900)
     compile_bytecode(log_dir)
+
+
+def project_pin(name: str) -> str:
+    """``name==version`` as constraints.txt pins it."""
+    for line in CONSTRAINTS.read_text().splitlines():
+        if line.split("==")[0].strip().lower() == name.lower() and "==" in line:
+            return line.split(";")[0].split("#")[0].strip()
+    raise RuntimeError(f"constraints.txt pins no {name}")
 
 
 def compile_bytecode(log_dir: Path) -> None:
@@ -172,3 +194,23 @@ def remove_tree_scratch(tree: Tree) -> None:
     """At the end of a run, once PostgreSQL is stopped: its folder goes, the checkout's ``.e2e/`` stays."""
     remove_pg_scratch(tree.pg_scratch)
     tree.scratch_note.unlink(missing_ok=True)
+
+
+def dags_folder(tree: Tree, sources: Sequence[Path], skip: Collection[str] = ()) -> Path:
+    """The run's DAG folder (``.e2e/dags``): a link to each entry of every source folder, the
+    example DAGs and the harness's own (``scripts/e2e/dags``), but for the DAG files in ``skip``.
+
+    Links, not copies: a DAG file's ``__file__`` stays beside its ``data/``, and what runs is the
+    checkout's code.
+    """
+    folder = tree.root / "dags"
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        for entry in sorted(source.iterdir()):
+            if entry.name.startswith((".", "__pycache__")) or (entry.suffix == ".py" and entry.stem in skip):
+                continue
+            link = folder / entry.name
+            if link.is_symlink() or link.exists():
+                raise RuntimeError(f"{entry.name} is in two DAG folders: {link.resolve()} and {entry}")
+            link.symlink_to(entry.resolve())
+    return folder

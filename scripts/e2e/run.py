@@ -18,6 +18,8 @@ The story of a run is ``execute`` below; the parts live beside this file:
 - ``hitl.py``       answering Human-in-the-loop tasks (the reviewed refresh's approval) through the REST API
 - ``checks.py``     the verdicts and the summary; ``evidence.py`` and ``feature_evidence.py`` their pure,
                     unit-tested helpers
+- ``object_store.py`` the S3 server the change journal is written to, and its checks
+- ``dags/``         DAGs of the run only, linked into its DAG folder next to ``dags_examples/``
 
 Everything is rebuilt on each run, so a run never depends on the previous one.
 """
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: the harness's modules are imported as scripts.e2e.*
 
-from scripts.e2e import airflow_api, checks, hitl, provision, services  # noqa: E402
+from scripts.e2e import airflow_api, checks, hitl, object_store, provision, services  # noqa: E402
 from scripts.e2e.layout import Tree, elapsed, log  # noqa: E402
 from scripts.e2e.procs import ServiceGroup, ignore_interrupts, stopped_on_signals  # noqa: E402
 
@@ -48,9 +50,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--webflow-rate-limit", type=int, default=60,
                         help="sandbox Webflow requests per window: 240 pages at 60 per 15 s take about a minute")
     parser.add_argument("--webflow-rate-window", type=float, default=15.0, help="sandbox Webflow window (s)")
-    parser.add_argument("--buttercms-apply-delay", type=float, default=20.0,
+    parser.add_argument("--buttercms-apply-delay", type=float, default=45.0,
                         help="seconds before a ButterCMS 202 becomes readable: longer than the gap between the "
-                             "publish task and the sensor's first check, so the sensor must defer")
+                             "publish task and the sensor's first check, so the sensor must defer (that gap is "
+                             "mostly the wait for a free worker slot: 20 s was not always enough with every DAG "
+                             "on four slots)")
     parser.add_argument("--webflow-publish-interval", type=float, default=90.0,
                         help="sandbox seconds between two successful publishes of one site (Webflow's: 60). Two "
                              "DAGs publish the demo site about 65 s apart here: 90 s makes the second meet the "
@@ -66,7 +70,7 @@ def dag_ids(dags: Path) -> list[str]:
 
 def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: dict[str, float]) -> int:
     """Install, start the deployment, run every DAG, judge the run from outside. Stopping is ``main``'s job."""
-    dags = args.dags_folder.resolve()
+    dags = provision.dags_folder(tree, [args.dags_folder.resolve(), object_store.DAGS])
     ids = dag_ids(dags)
     log(f"DAGs: {', '.join(ids) or 'none'}")
 
@@ -84,7 +88,9 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     services.start_sandbox(group, ports.sandbox, args)
     log(f"sandbox on {ports.sandbox_url} (webflow {args.webflow_rate_limit} req / {args.webflow_rate_window:g} s, "
         f"one publish per site per {args.webflow_publish_interval:g} s)")
-    env = services.airflow_env(tree, ports, dags, args.webflow_rate_window)
+    s3 = object_store.start(group, tree)
+    log(f"s3 (moto) on {s3.url}; [pagemeta] journal_dir = {object_store.JOURNAL_DIR}")
+    env = {**services.airflow_env(tree, ports, dags, args.webflow_rate_window), **s3.airflow_env()}
     airflow = services.start_airflow(group, tree, env, ports)
     import_errors = airflow_api.wait_parsed(airflow, ids, 240)
     log(f"DAGs parsed ({len(import_errors)} import error(s))")
@@ -97,6 +103,7 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     sandbox = SandboxControl(ports.sandbox_url)
     approvals = [a for a in APPROVALS if a.dag_id in runnable]
     if runnable:
+        object_store.prepare(tree, ports.sandbox_url)
         log("unpausing and triggering")
         airflow.unpause(runnable)
         run_ids = airflow.trigger(runnable)

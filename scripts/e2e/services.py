@@ -24,8 +24,10 @@ from scripts.e2e.layout import ROOT, Tree, log
 from scripts.e2e.procs import ServiceGroup, free_port, run_logged, wait_for
 
 BIN = Path(sys.executable).parent
-#: The Celery workers; the checks expect tasks on each of them.
+#: The Celery workers; the checks expect tasks on each of them. Each takes Airflow's default queue
+#: and a queue named after itself, so a DAG can pin a task to one worker (``dags/journal_across_workers.py``).
 WORKERS = ("e2e-worker-1", "e2e-worker-2")
+DEFAULT_QUEUE = "default"  # Airflow's [operators] default_queue
 
 
 @dataclass
@@ -161,7 +163,8 @@ def start_airflow(group: ServiceGroup, tree: Tree, env: dict[str, str], ports: P
     component("triggerer", [airflow_bin, "triggerer"])
     host = socket.gethostname()
     workers = [component(name, [airflow_bin, "celery", "worker", "--celery-hostname", f"{name}@{host}",
-                                "--concurrency", "2", "--skip-serve-logs", "--without-mingle", "--without-gossip"])
+                                "--queues", f"{DEFAULT_QUEUE},{name}", "--concurrency", "2", "--skip-serve-logs",
+                                "--without-mingle", "--without-gossip"])
                for name in WORKERS]
     waited = wait_for("api-server", lambda: bool(airflow.health()), 180, 1.0, alive=api.alive)
     version = airflow.rest("GET", "version").get("version")
