@@ -27,6 +27,7 @@ Everything is rebuilt on each run, so a run never depends on the previous one.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -91,6 +92,9 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     s3 = object_store.start(group, tree)
     log(f"s3 (moto) on {s3.url}; [pagemeta] journal_dir = {object_store.JOURNAL_DIR}")
     env = {**services.airflow_env(tree, ports, dags, args.webflow_rate_window), **s3.airflow_env()}
+    # The checks read journals from the URIs the tasks' XComs name, as a user would: this process
+    # needs the bucket's connection too.
+    os.environ.update({k: v for k, v in s3.airflow_env().items() if k.startswith("AIRFLOW_CONN_")})
     airflow = services.start_airflow(group, tree, env, ports)
     import_errors = airflow_api.wait_parsed(airflow, ids, 240)
     log(f"DAGs parsed ({len(import_errors)} import error(s))")
