@@ -40,7 +40,7 @@ typecheck: bootstrap
 	$(VENV)/bin/mypy --explicit-package-bases scripts
 
 # make test leaves out the tests that run whole example DAGs through `airflow dags test` (marker
-# `dags`, ~11 of the suite's ~18 min on 2 cores): `make test-dags` runs them, and CI runs both.
+# `dags`, ~9 of the suite's ~18 min on 2 cores): `make test-dags` runs them, and CI runs both.
 pytest: bootstrap
 	$(PY) -m pytest -m "not dags" $(PYTEST_ARGS)
 
