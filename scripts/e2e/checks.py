@@ -528,5 +528,11 @@ def print_summary(verdict: Verdict, ctx: Context, timings: dict[str, float]) -> 
     print("Checks:")
     for name, ok, detail in verdict.rows:
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}: {detail}")
+    failed = [(name, detail) for name, ok, detail in verdict.rows if not ok]
+    if failed:
+        # Repeated last: a CI log that keeps only its tail must still name what failed, and why.
+        print(f"FAILED CHECKS ({len(failed)} of {len(verdict.rows)}):")
+        for name, detail in failed:
+            print(f"  [FAIL] {name}: {detail}")
     print(f"RESULT: {'PASS' if verdict.passed else 'FAIL'}")
     print("=" * 100)

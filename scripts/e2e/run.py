@@ -27,6 +27,7 @@ Everything is rebuilt on each run, so a run never depends on the previous one.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -119,10 +120,18 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
     ctx = checks.Context(tree=tree, dags=dags, ids=ids, import_errors=import_errors, observed=observed,
                          airflow=airflow, sandbox_url=ports.sandbox_url, log_entries=sandbox.requests(),
                          approvals=approvals, webflow_publish_interval=args.webflow_publish_interval)
+    keep_request_log(tree, ctx.log_entries)
     verdict = checks.judge(ctx)
     timings["total"] = elapsed()
     checks.print_summary(verdict, ctx, timings)
     return 0 if verdict.passed else 1
+
+
+def keep_request_log(tree: Tree, entries: list[dict[str, object]]) -> None:
+    """The sandbox's request log, kept beside the service logs: a failed check can be replayed from it."""
+    target = tree.root / "sandbox-requests.json"
+    target.write_text(json.dumps(entries, indent=1, default=str))
+    log(f"sandbox request log ({len(entries)} request(s)) kept in {target}")
 
 
 def main() -> int:
