@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -117,6 +118,8 @@ class SandboxMiddleware:
             "headers": {k: _redact_header(k, v) for k, v in headers.items()},
             "body": _decode_body(body),
             "status": None,
+            # When it arrived (Unix seconds): lets a reader line a 429 up with whatever else was sent then.
+            "received_at": round(time.time(), 3),
         }
 
     @staticmethod

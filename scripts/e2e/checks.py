@@ -75,6 +75,8 @@ class Context:
     approvals: list[Approval] = field(default_factory=list)
     #: The sandbox's seconds between two successful publishes of one site (Webflow: 60).
     webflow_publish_interval: float = 60.0
+    #: The sandbox's Webflow rate-limit window (seconds), to describe a 429.
+    webflow_rate_window: float = 60.0
 
     @property
     def runnable(self) -> list[str]:
@@ -126,9 +128,10 @@ def check_writes(verdict: Verdict, ctx: Context) -> None:
 def check_bulk(verdict: Verdict, ctx: Context) -> None:
     """No 429 from the sandbox's Webflow rate limit, and no failed page in the bulk refresh."""
     throttled, publish_429 = fe.webflow_429s(ctx.log_entries)
+    context = fe.webflow_429_context(ctx.log_entries, ctx.webflow_rate_window) if throttled else []
     verdict.add("webflow rate limit respected", throttled == 0,
                 f"{throttled} x 429 on /webflow/ page writes and reads (publish-limit 429s judged apart: "
-                f"{publish_429})")
+                f"{publish_429})" + (f"; every Webflow 429: {context}" if context else ""))
     if BULK_DAG in ctx.runnable:
         summaries = [v for v in ctx.airflow.return_values(BULK_DAG) if isinstance(v, dict) and "failed" in v]
         failed = sum(int(v.get("failed", 0)) for v in summaries)
@@ -327,15 +330,17 @@ def check_publish_limit(verdict: Verdict, ctx: Context) -> None:
     interval = ctx.webflow_publish_interval
     off = fe.waits_honoured([seconds for _d, _site, seconds in waits], interval)
     unfinished = sorted(d for d, _t, s in tasks if s not in ("success", "skipped"))
-    verdict.add("webflow publish limit waited out",
-                len(waits) == publish_429 and not early and not off and not unfinished,
+    passed = len(waits) == publish_429 and not early and not off and not unfinished
+    context = [] if passed else fe.webflow_429_context(ctx.log_entries, ctx.webflow_rate_window)
+    verdict.add("webflow publish limit waited out", passed,
                 f"{publish_429} publish 429(s) from the one-publish-per-{interval:g}-s limit (sandbox "
                 f"--webflow-publish-interval {interval:g}; Webflow's is 60 s), {early} before any publish of "
                 f"their site (the rate limit's); {len(waits)} wait(s) in the publish tasks' logs: "
                 + (", ".join(f"{d} {s:.0f} s" for d, _site, s in waits) or "none")
                 + f" (each the Retry-After, 1-{math.ceil(interval)} s)"
                 + (f"; outside that: {off}" if off else "")
-                + (f"; publish tasks not done: {unfinished}" if unfinished else ""))
+                + (f"; publish tasks not done: {unfinished}" if unfinished else "")
+                + (f"; every Webflow 429: {context}" if context else ""))
 
 
 def _journal_of(ctx: Context, dag_id: str, task_id: str) -> tuple[str, list[dict[str, Any]]]:

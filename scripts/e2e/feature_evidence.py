@@ -1,9 +1,9 @@
 """Pure judgements behind the e2e checks of going live, review before apply, and query-picked bulk.
 
 Like ``evidence.py``: no processes, no network, unit-tested in ``tests/scripts/test_e2e_harness.py``.
-They read the sandbox's request log (one entry per request, oldest first, no timestamps: order is
-the only clock, and it is enough: "before the approval" is "before the log position the harness
-noted when it answered"), task log text, and change journal entries.
+They read the sandbox's request log (one entry per request, oldest first; order is the clock the
+judgements use: "before the approval" is "before the log position the harness noted when it
+answered"; ``received_at`` only describes a failure), task log text, and change journal entries.
 
 - Webflow publish: which site a publish went to, 429s of the publish limit apart from the general
   rate limit's, which pages were published after their last write (their live view must show it),
@@ -64,6 +64,24 @@ def webflow_429s(log: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
         else:
             publishes += 1
     return others, publishes
+
+
+def webflow_429_context(log: Sequence[Mapping[str, Any]], window: float) -> list[str]:
+    """One line per Webflow 429: what was refused, when (seconds after the first logged request), and
+    how many Webflow requests the sandbox had received in the ``window`` before it (the budget's use).
+    Printed with a failed rate-limit check, so a rare 429 can be explained from the CI log alone."""
+    stamps = [float(e.get("received_at") or 0.0) for e in log]
+    start = min((t for t in stamps if t), default=0.0)
+    lines = []
+    for index, entry in enumerate(log):
+        if cms_of(entry) != "webflow" or _status(entry) != 429:
+            continue
+        at = stamps[index]
+        recent = sum(1 for e, t in zip(log[:index], stamps[:index], strict=True)
+                     if cms_of(e) == "webflow" and at - window < t <= at)
+        lines.append(f"{entry['method']} {entry['path']} at +{at - start:.1f} s (#{index}; {recent} webflow "
+                     f"request(s) in the {window:g} s before)")
+    return lines
 
 
 def publish_429s_without_a_publish_before(log: Iterable[Mapping[str, Any]]) -> int:

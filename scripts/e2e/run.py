@@ -119,7 +119,8 @@ def execute(args: argparse.Namespace, tree: Tree, group: ServiceGroup, timings: 
 
     ctx = checks.Context(tree=tree, dags=dags, ids=ids, import_errors=import_errors, observed=observed,
                          airflow=airflow, sandbox_url=ports.sandbox_url, log_entries=sandbox.requests(),
-                         approvals=approvals, webflow_publish_interval=args.webflow_publish_interval)
+                         approvals=approvals, webflow_publish_interval=args.webflow_publish_interval,
+                         webflow_rate_window=args.webflow_rate_window)
     keep_request_log(tree, ctx.log_entries)
     verdict = checks.judge(ctx)
     timings["total"] = elapsed()

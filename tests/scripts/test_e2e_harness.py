@@ -264,6 +264,14 @@ def test_webflow_429s_count_publishes_apart_from_the_rate_limit() -> None:
     assert fe.publish_site(entry("GET", f"/webflow/v2/sites/{ORBIT}/publish", 200)) is None
 
 
+def test_each_webflow_429_is_described_with_the_requests_in_the_window_before_it() -> None:
+    log = [{**e, "received_at": 1000.0 + i} for i, e in enumerate(GO_LIVE)]
+    assert fe.webflow_429_context(log, window=2) == [
+        f"PUT /webflow/v2/pages/{PRICING} at +1.0 s (#1; 1 webflow request(s) in the 2 s before)",
+        f"POST /webflow/v2/sites/{ORBIT}/publish at +4.0 s (#4; 1 webflow request(s) in the 2 s before)",
+    ]
+
+
 def test_a_publish_429_before_any_publish_of_its_site_is_not_the_publish_limits() -> None:
     assert fe.publish_429s_without_a_publish_before(GO_LIVE) == 0
     assert fe.publish_429s_without_a_publish_before([publish(LARGE, 429), publish(LARGE, 202), publish(ORBIT, 429),
