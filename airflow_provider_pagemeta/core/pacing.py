@@ -12,11 +12,14 @@ extra ``rate_limit_window``. The rules:
 * in ``spread`` mode (bulk runs) requests go out evenly at ``Limit`` per window, so a long run
   never meets a 429 in steady state and never bursts then stalls;
 * several processes often share one token (two Airflow workers running chunks of one refresh).
-  Each sees the shared budget in ``Remaining``, so in spread mode a process (a) stretches its
-  interval by the share of the window it sees others using, and (b) treats the budget as spent
-  once only ``RESERVE_SLOTS`` are left, keeping those for the others' requests in flight. From
-  then on each process only spends slots its own expired requests free, so together they never
-  overrun the limit.
+  Each sees the shared budget in ``Remaining``, so in spread mode a process that sees others
+  (a) paces itself so that all of them together use the budget less a headroom (``SHARED_HEADROOM``
+  of the limit, at least ``RESERVE_SLOTS``), and (b) treats the budget as spent once only that
+  headroom is left. From then on each process only spends slots its own expired requests free, so
+  together they never overrun the limit. The headroom is for the requests the pacers cannot
+  see coming: the others' in flight, and the first request of a process that has just started
+  (it knows nothing of the budget until its first answer). Without it, two workers kept the window
+  full and a third task's first requests met 429s.
 
 One pacer is shared by every hook in a process that talks to the same base URL with the same
 token, because the CMS counts per token, not per hook object.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -38,8 +42,11 @@ SPREAD_MARGIN = 1.03
 #: We time a window from when we send; the CMS from when the request arrives. Waiting this much
 #: longer than a full window (plus 1% of it) covers the network latency in between.
 LATENCY_ALLOWANCE = 0.1
-#: In spread mode, slots of the shared budget left for other processes' requests in flight.
+#: In spread mode, slots of a shared budget left for other processes' requests in flight (at least).
 RESERVE_SLOTS = 2
+#: In spread mode, the share of a shared budget left unused: room for the others' requests in
+#: flight and for the blind first requests of processes that start meanwhile.
+SHARED_HEADROOM = 0.10
 
 
 class RateLimitPacer:
@@ -88,8 +95,15 @@ class RateLimitPacer:
     def _budget_spent(self) -> bool:
         if self.remaining is None:
             return False
-        shared = self.spread and self._others() >= 2  # one off is timing noise, not a neighbour
-        return self.remaining <= (RESERVE_SLOTS if shared else 0)
+        return self.remaining <= (self._headroom() if self._shared() else 0)
+
+    def _shared(self) -> bool:
+        """Whether, in spread mode, others spend this budget too (one off is timing noise, not a neighbour)."""
+        return self.spread and self._others() >= 2
+
+    def _headroom(self) -> int:
+        """Slots of a shared budget this process leaves unused (see ``SHARED_HEADROOM``)."""
+        return max(RESERVE_SLOTS, math.ceil((self.limit or 0) * SHARED_HEADROOM))
 
     def _others(self) -> int:
         """Requests in the window that are not ours, as far as the last response tells."""
@@ -109,8 +123,10 @@ class RateLimitPacer:
         others = self._others()
         if others <= 0:
             return base
-        # Someone else spends this token too: share the window with them.
-        return base * (self.limit / max(1, self.limit - others))
+        # Someone else spends this token too: share the window with them, and when they are more
+        # than noise, leave the headroom free as well.
+        usable = self.limit - others - (self._headroom() if others >= 2 else 0)
+        return base * (self.limit / max(1, usable))
 
 
 #: Largest rate-limit header value taken seriously; a bigger one is a broken or lying server.

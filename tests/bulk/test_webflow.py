@@ -223,34 +223,47 @@ def test_progress_is_logged(sandbox, pagemeta_connections, demo, capsys):
     assert "total=20 updated=20 unchanged=0 failed=0 skipped=0 requests=21" in text
 
 
-def test_two_processes_sharing_one_token_stay_under_the_limit(sandbox, monkeypatch, pagemeta_connections, large):
-    """Two workers run chunks of one refresh with the same token. Their pacers are separate (as
-    in two processes: one connection via 127.0.0.1, one via localhost), so each learns about the
-    other only from the shared X-RateLimit-Remaining. Together they must not provoke a 429."""
+def test_tasks_that_start_while_two_workers_fill_the_window_meet_no_429(sandbox, monkeypatch, pagemeta_connections,
+                                                                        large):
+    """Two workers refresh chunks of a site (their pacers learn of each other only from the shared
+    X-RateLimit-Remaining) while six more tasks on the same token start meanwhile,
+    about three a window (say publishes reading their site's domains, small refreshes of other
+    DAGs): each newcomer's first request is sent blind, before any answer has told it the budget,
+    and the second right after. The workers' headroom must hold those, so nobody gets a 429. Each pacer is
+    separate, as in separate processes: a different spelling of the host each."""
     import threading
+    import time
 
-    sandbox.config(webflow_rate_limit=20, webflow_rate_window=2)
+    sandbox.config(webflow_rate_limit=60, webflow_rate_window=3)
     base = json.loads(pagemeta_connections["AIRFLOW_CONN_WEBFLOW_DEFAULT"])
-    for name, host in (("WEBFLOW_A", base["host"]), ("WEBFLOW_B", base["host"].replace("127.0.0.1", "localhost"))):
-        conn = {**base, "host": host, "extra": {"rate_limit_window": 2}}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
-    ids = large["page_ids"][:40]
-    results: dict[str, dict] = {}
+    hosts = ["127.0.0.1", "localhost", "LOCALHOST", "Localhost", "localHost", "LocalHost", "LOcalhost", "LoCalhost"]
+    for index, host in enumerate(hosts):
+        conn = {**base, "host": base["host"].replace("127.0.0.1", host), "extra": {"rate_limit_window": 3}}
+        monkeypatch.setenv(f"AIRFLOW_CONN_WEBFLOW_{index}", json.dumps(conn))
+    ids = large["page_ids"]
+    chunks = [ids[:30], ids[30:60], *(ids[60 + 4 * i:64 + 4 * i] for i in range(6))]
+    results: dict[int, dict] = {}
     errors: list[BaseException] = []
 
-    def run(conn_id: str, chunk: list[str]) -> None:
+    def run(index: int) -> None:
         try:
-            results[conn_id] = op(updates=updates_for(chunk), webflow_conn_id=conn_id).execute(context={})
+            results[index] = op(updates=updates_for(chunks[index]), webflow_conn_id=f"webflow_{index}",
+                                skip_unchanged=False).execute(context={})
         except BaseException as exc:  # surfaced below; a thread must not swallow it
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=("webflow_a", ids[:20])),
-               threading.Thread(target=run, args=("webflow_b", ids[20:]))]
-    for thread in threads:
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(chunks))]
+    for thread in threads[:2]:
+        thread.start()
+    # A newcomer starts each time the others have sent another 15 requests: about three a window.
+    deadline = time.monotonic() + 60
+    for number, thread in enumerate(threads[2:], start=1):
+        while len(sandbox.requests("webflow")) < 15 * number and time.monotonic() < deadline:
+            time.sleep(0.05)
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert not errors and all(not t.is_alive() for t in threads)
     statuses = [r["status"] for r in sandbox.requests("webflow")]
-    assert statuses.count(429) == 0
-    assert results["webflow_a"]["updated"] == results["webflow_b"]["updated"] == 20
+    assert statuses.count(429) == 0, f"{statuses.count(429)} x 429 in {len(statuses)} requests"
+    assert [results[i]["updated"] for i in range(8)] == [30, 30, 4, 4, 4, 4, 4, 4]

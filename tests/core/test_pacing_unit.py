@@ -73,18 +73,43 @@ def test_spread_mode_shares_the_window_with_another_process():
     pacer.observe(headers(60, 29))  # 31 used in the window, 1 of them ours: 30 belong to someone else
     assert pacer.reserve() == 0.0
     base = 60 / 60 * SPREAD_MARGIN
-    # Half the window is someone else's: our interval doubles, so together we stay at the limit.
-    assert pacer.reserve() == pytest.approx(base * 60 / (60 - 30))
+    # Half the window is someone else's, and a tenth is left free for requests nobody can see
+    # coming: our interval stretches so that together we stay at the limit less that headroom.
+    assert pacer.reserve() == pytest.approx(base * 60 / (60 - 30 - 6))
 
 
-def test_spread_mode_keeps_reserve_slots_for_the_others_in_flight():
+def test_one_request_of_someone_else_is_noise_not_a_neighbour():
     clock = FakeClock()
     pacer = RateLimitPacer(60, clock=clock)
     pacer.spread = True
     pacer.reserve()
-    pacer.observe(headers(60, RESERVE_SLOTS))  # others use the token too, and only the reserve is left
+    pacer.observe(headers(60, 58))  # 2 used, 1 of them ours
+    assert pacer.reserve() == 0.0
+    assert pacer.reserve() == pytest.approx(60 / 60 * SPREAD_MARGIN * 60 / 59)  # no headroom kept
+
+
+@pytest.mark.parametrize(("limit", "headroom"), [(60, 6), (20, RESERVE_SLOTS), (1000, 100)])
+def test_spread_mode_leaves_the_headroom_of_a_shared_budget_unused(limit, headroom):
+    clock = FakeClock()
+    pacer = RateLimitPacer(60, clock=clock)
+    pacer.spread = True
+    pacer.reserve()
+    pacer.observe(headers(limit, headroom + 1))  # others use the token too; one slot above the headroom
+    assert pacer.reserve() == 0.0
+    pacer.observe(headers(limit, headroom))  # only the headroom is left
     wait = pacer.reserve()
-    assert wait >= 60  # our own slot must free first: the reserve stays for the others
+    assert wait >= 60  # our own slot must free first: the headroom stays for the others
+
+
+def test_a_lone_process_still_spends_the_whole_budget():
+    clock = FakeClock()
+    pacer = RateLimitPacer(60, clock=clock)
+    pacer.spread = True
+    for sent in range(1, 60):  # 59 requests, each answered with what is left: every used slot is ours
+        clock.now += pacer.reserve()
+        pacer.observe(headers(60, 60 - sent))
+    # The last slot is spent too, at the even pace, with no headroom kept: nobody else is there.
+    assert pacer.reserve() == pytest.approx(60 / 60 * SPREAD_MARGIN)
 
 
 @pytest.mark.parametrize("bad", ["inf", "1e999", "NaN", "-5", "٣", "12.5", "", "99999999999"])
