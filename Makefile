@@ -12,7 +12,7 @@ PKG := airflow_provider_pagemeta
 
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: bootstrap test test-dags test-compat compat-lock lint typecheck pytest demo bench sandbox clean e2e test-ui dist soak
+.PHONY: bootstrap test test-dags test-compat compat-lock lint typecheck pytest demo bench sandbox clean e2e test-ui dist soak stress-shared-token
 
 bootstrap: $(STAMP) $(BYTECODE)
 
@@ -86,6 +86,10 @@ dist: bootstrap
 # The full-size soak (2,000 bulk updates with 5% random transient faults); `make test` runs a small one.
 soak: bootstrap
 	PAGEMETA_SOAK_PAGES=2000 $(PY) -m pytest -m soak $(PYTEST_ARGS)
+
+# Workers sharing one Webflow token while small refreshes start meanwhile: counts 429s (goal 0).
+stress-shared-token: bootstrap
+	$(PY) benchmarks/shared_token.py
 
 sandbox: bootstrap
 	$(PY) -m $(PKG).sandbox --port $${PORT:-8765}

@@ -1,0 +1,118 @@
+"""Stress: workers sharing one Webflow token while other tasks start meanwhile. Counts 429s.
+
+Two "workers" (separate processes, as Celery workers are) refresh long chunks of the sandbox's large
+site with the bulk operator, while small refreshes start one after another, each in its own process.
+A process that has just started sends its first request before any answer has told it the budget,
+so the workers' pacers must leave room for it. The sandbox counts every request per token in a
+sliding window, like Webflow; the result is the number of 429s it answered (the goal is 0) and the
+wall time. Not part of ``make bench`` (it measures no ratio): ``make stress-shared-token``.
+
+    python benchmarks/shared_token.py --limit 60 --window 3 --pages 120 --newcomers 10 --gap 0.6 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from airflow_provider_pagemeta.sandbox.control import SandboxControl, connection_env
+
+#: What each participant process runs: one bulk refresh of the pages it is given, every page written.
+PARTICIPANT = """
+import json, sys
+from airflow_provider_pagemeta.operators.webflow import WebflowBulkUpdatePagesOperator
+ids, tag = json.loads(sys.argv[1]), sys.argv[2]
+updates = [{"page_id": p, "seo": {"title": f"{tag} {i}"}} for i, p in enumerate(ids)]
+result = WebflowBulkUpdatePagesOperator(task_id=tag, updates=updates, skip_unchanged=False).execute(context={})
+assert result["failed"] == 0, result
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_sandbox(limit: int, window: float) -> tuple[subprocess.Popen[bytes], SandboxControl]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_pagemeta.sandbox", "--port", str(port),
+         "--webflow-rate-limit", str(limit), "--webflow-rate-window", str(window)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    control = SandboxControl(f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            control.fixtures()
+            return server, control
+        except Exception:
+            if server.poll() is not None:
+                raise RuntimeError("the sandbox exited at start-up") from None
+            time.sleep(0.2)
+    server.kill()
+    raise TimeoutError("the sandbox did not answer within 60 s")
+
+
+def participant(env: dict[str, str], ids: list[str], tag: str, logs: Path) -> subprocess.Popen[bytes]:
+    with open(logs / f"{tag}.log", "wb") as out:
+        return subprocess.Popen([sys.executable, "-c", PARTICIPANT, json.dumps(ids), tag], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+def one_run(args: argparse.Namespace, seed: int, logs: Path) -> tuple[int, int, float, list[int]]:
+    """``(requests, 429s, seconds, exit codes)`` of one run."""
+    server, control = start_sandbox(args.limit, args.window)
+    try:
+        env = {**os.environ, **connection_env(control.url)}
+        conn = json.loads(env["AIRFLOW_CONN_WEBFLOW_DEFAULT"])
+        env["AIRFLOW_CONN_WEBFLOW_DEFAULT"] = json.dumps({**conn, "extra": {"rate_limit_window": args.window}})
+        ids = list(control.fixtures()["webflow"]["large_page_ids"])
+        rng = random.Random(seed)
+        started = time.monotonic()
+        procs = [participant(env, ids[i * args.pages:(i + 1) * args.pages], f"worker{i}", logs) for i in range(2)]
+        offset = 2 * args.pages
+        for number in range(args.newcomers):
+            time.sleep(rng.uniform(0.5, 1.5) * args.gap)  # the arrival schedule itself, not a wait for state
+            procs.append(participant(env, ids[offset:offset + 4], f"newcomer{number}", logs))
+            offset += 4
+        codes = [proc.wait(timeout=600) for proc in procs]
+        seconds = time.monotonic() - started
+        log = control.requests("webflow")
+        return len(log), sum(1 for entry in log if entry["status"] == 429), seconds, codes
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=60, help="sandbox Webflow requests per window")
+    parser.add_argument("--window", type=float, default=3.0, help="sandbox Webflow window (s)")
+    parser.add_argument("--pages", type=int, default=120, help="pages per worker")
+    parser.add_argument("--newcomers", type=int, default=10, help="small refreshes started meanwhile")
+    parser.add_argument("--gap", type=float, default=0.6, help="mean seconds between two newcomers")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--logs", type=Path, default=Path(".airflow/stress-shared-token"))
+    args = parser.parse_args()
+    args.logs.mkdir(parents=True, exist_ok=True)
+    total_429 = 0
+    for seed in range(1, args.runs + 1):
+        requests, throttled, seconds, codes = one_run(args, seed, args.logs)
+        total_429 += throttled
+        print(f"run {seed}: {requests} Webflow requests, {throttled} x 429, {seconds:.1f} s, "
+              f"processes failed: {sum(1 for c in codes if c)} of {len(codes)}", flush=True)
+    print(f"{total_429} x 429 in {args.runs} run(s) (participant logs in {args.logs})")
+    return 0 if total_429 == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
