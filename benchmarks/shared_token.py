@@ -7,7 +7,7 @@ so the workers' pacers must leave room for it. The sandbox counts every request 
 sliding window, like Webflow; the result is the number of 429s it answered (the goal is 0) and the
 wall time. Not part of ``make bench`` (it measures no ratio): ``make stress-shared-token``.
 
-    python benchmarks/shared_token.py --limit 60 --window 3 --pages 120 --newcomers 10 --gap 0.6 --runs 3
+    python benchmarks/shared_token.py --limit 60 --window 3 --pages 120 --newcomers 10 --gap 1.0 --runs 3
 """
 
 from __future__ import annotations
@@ -99,14 +99,15 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=3.0, help="sandbox Webflow window (s)")
     parser.add_argument("--pages", type=int, default=120, help="pages per worker")
     parser.add_argument("--newcomers", type=int, default=10, help="small refreshes started meanwhile")
-    parser.add_argument("--gap", type=float, default=0.6, help="mean seconds between two newcomers")
+    parser.add_argument("--gap", type=float, default=1.0, help="mean seconds between two newcomers")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--logs", type=Path, default=Path(".airflow/stress-shared-token"))
     args = parser.parse_args()
-    args.logs.mkdir(parents=True, exist_ok=True)
     total_429 = 0
     for seed in range(1, args.runs + 1):
-        requests, throttled, seconds, codes = one_run(args, seed, args.logs)
+        logs = args.logs / f"run{seed}"
+        logs.mkdir(parents=True, exist_ok=True)
+        requests, throttled, seconds, codes = one_run(args, seed, logs)
         total_429 += throttled
         print(f"run {seed}: {requests} Webflow requests, {throttled} x 429, {seconds:.1f} s, "
               f"processes failed: {sum(1 for c in codes if c)} of {len(codes)}", flush=True)
