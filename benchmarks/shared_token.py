@@ -16,13 +16,16 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from airflow_provider_pagemeta.sandbox.control import SandboxControl, connection_env
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import PY, conn_env, ensure_airflow_home, sandbox_process  # noqa: E402
 
 #: What each participant process runs: one bulk refresh of the pages it is given, every page written.
 PARTICIPANT = """
@@ -35,46 +38,20 @@ assert result["failed"] == 0, result
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_sandbox(limit: int, window: float) -> tuple[subprocess.Popen[bytes], SandboxControl]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_pagemeta.sandbox", "--port", str(port),
-         "--webflow-rate-limit", str(limit), "--webflow-rate-window", str(window)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    control = SandboxControl(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            control.fixtures()
-            return server, control
-        except Exception:
-            if server.poll() is not None:
-                raise RuntimeError("the sandbox exited at start-up") from None
-            time.sleep(0.2)
-    server.kill()
-    raise TimeoutError("the sandbox did not answer within 60 s")
-
-
 def participant(env: dict[str, str], ids: list[str], tag: str, logs: Path) -> subprocess.Popen[bytes]:
     with open(logs / f"{tag}.log", "wb") as out:
-        return subprocess.Popen([sys.executable, "-c", PARTICIPANT, json.dumps(ids), tag], env=env,
+        return subprocess.Popen([PY, "-c", PARTICIPANT, json.dumps(ids), tag], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
 def one_run(args: argparse.Namespace, seed: int, logs: Path) -> tuple[int, int, float, list[int]]:
-    """``(requests, 429s, seconds, exit codes)`` of one run."""
-    server, control = start_sandbox(args.limit, args.window)
-    try:
-        env = {**os.environ, **connection_env(control.url)}
-        conn = json.loads(env["AIRFLOW_CONN_WEBFLOW_DEFAULT"])
-        env["AIRFLOW_CONN_WEBFLOW_DEFAULT"] = json.dumps({**conn, "extra": {"rate_limit_window": args.window}})
+    """``(requests, 429s, seconds, exit codes)`` of one run, against a sandbox of its own."""
+    from airflow_provider_pagemeta.sandbox.control import SandboxControl
+
+    with sandbox_process() as sandbox:
+        control = SandboxControl(sandbox.url)
+        control.config(webflow_rate_limit=args.limit, webflow_rate_window=args.window)
+        env = {**os.environ, **conn_env(sandbox.url, args.window)}
         ids = list(control.fixtures()["webflow"]["large_page_ids"])
         rng = random.Random(seed)
         started = time.monotonic()
@@ -88,9 +65,6 @@ def one_run(args: argparse.Namespace, seed: int, logs: Path) -> tuple[int, int, 
         seconds = time.monotonic() - started
         log = control.requests("webflow")
         return len(log), sum(1 for entry in log if entry["status"] == 429), seconds, codes
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> int:
@@ -103,6 +77,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--logs", type=Path, default=Path(".airflow/stress-shared-token"))
     args = parser.parse_args()
+    ensure_airflow_home()
     total_429 = 0
     for seed in range(1, args.runs + 1):
         logs = args.logs / f"run{seed}"

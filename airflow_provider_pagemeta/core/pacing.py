@@ -125,7 +125,7 @@ class RateLimitPacer:
             return base
         # Someone else spends this token too: share the window with them, and when they are more
         # than noise, leave the headroom free as well.
-        usable = self.limit - others - (self._headroom() if others >= 2 else 0)
+        usable = self.limit - others - (self._headroom() if self._shared() else 0)
         return base * (self.limit / max(1, usable))
 
 
