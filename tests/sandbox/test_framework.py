@@ -29,6 +29,15 @@ def test_request_log_redacts_tokens_in_header_and_query(sandbox: SandboxControl)
     assert "secret" not in repr(entry)
 
 
+def test_request_log_says_when_each_request_arrived(sandbox: SandboxControl):
+    before = time.time()
+    requests.get(f"{sandbox.url}/webflow/v2/sites", timeout=5)
+    requests.get(f"{sandbox.url}/hamgam/api/pages", timeout=5)
+    after = time.time()
+    first, second = sandbox.requests()
+    assert before - 0.01 <= first["received_at"] <= second["received_at"] <= after + 0.01
+
+
 def test_controls_are_not_logged_and_reset_clears(sandbox: SandboxControl):
     requests.get(f"{sandbox.url}/webflow/anything", timeout=5)
     sandbox.fixtures()
